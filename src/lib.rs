@@ -6,11 +6,14 @@
 //! - [`http`]: sans-IO RFC 9112 request and response parsers and a response writer.
 //! - [`ws`]: sans-IO RFC 6455 handshake, frame codec, message assembly and the server-side
 //!   [`ws::Connection`] state machine.
+//! - [`server`]: the parts that touch the file system, the clock or sockets; so far the
+//!   static-file decisions in [`server::files`].
 //!
 //! The parsers know no sockets and no clock: bytes (and, for the connection, the time) go
 //! in, values and events come out. The same code runs in the live server and in replay.
 
 pub mod http;
+pub mod server;
 pub mod ws;
 
 #[doc(hidden)]
