@@ -61,9 +61,9 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Capacity the transmit buffer may keep between flushes; the server aims at a few KiB per
-/// idle connection.
-const IDLE_CAPACITY: usize = 4096;
+/// Capacity the transmit buffer and the event queue may keep while idle: the server aims at
+/// 4 KiB or less per idle connection, and the `Connection` itself is about 500 bytes.
+const IDLE_CAPACITY: usize = 1024;
 
 /// One WebSocket connection, sans-IO.
 ///
@@ -221,7 +221,12 @@ impl Connection {
     /// The next thing the peer did, in order.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        // A burst (say, a thousand pings in one read) must not leave a big queue behind.
+        if event.is_none() && self.events.capacity() * size_of::<Event>() > IDLE_CAPACITY {
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// Appends the bytes to send to `out` and returns how many. When `out` is empty the
@@ -826,13 +831,32 @@ mod tests {
         assert_eq!(conn.poll_transmit(&mut out), 10 + (4 << 20));
         out.clear();
         assert_eq!(conn.poll_transmit(&mut out), 0);
-        assert!(conn.tx.capacity() <= IDLE_CAPACITY);
         assert!(!conn.assembler.is_in_message());
-        assert!(
-            std::mem::size_of::<Connection>() <= 1024,
-            "{}",
-            std::mem::size_of::<Connection>()
-        );
+        assert!(conn.poll_event().is_none());
+        assert!(idle_bytes(&conn) <= 4096, "{}", idle_bytes(&conn));
+    }
+
+    /// The connection's size plus the heap capacity it keeps.
+    fn idle_bytes(conn: &Connection) -> usize {
+        size_of::<Connection>()
+            + conn.tx.capacity()
+            + conn.events.capacity() * size_of::<Event>()
+            + conn.assembler.buffer_capacity()
+    }
+
+    #[test]
+    fn keeps_little_memory_after_a_burst_of_pings() {
+        let mut conn = Connection::new(Role::Server, Limits::default());
+        let frames: Vec<(bool, Opcode, &[u8])> = vec![(true, Opcode::Ping, b"0123456789"); 1000];
+        conn.handle_input(&client_frames(&frames), Duration::ZERO);
+        let mut events = 0;
+        while conn.poll_event().is_some() {
+            events += 1;
+        }
+        assert_eq!(events, 1000);
+        let mut out = Vec::new();
+        assert_eq!(conn.poll_transmit(&mut out), 1000 * 12);
+        assert!(idle_bytes(&conn) <= 4096, "{}", idle_bytes(&conn));
     }
 
     #[test]

@@ -172,6 +172,11 @@ impl Assembler {
         }
     }
 
+    /// The heap capacity held for the message in progress (0 between messages).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// True while a fragmented message has started and its last fragment has not arrived.
     pub fn is_in_message(&self) -> bool {
         self.data != Data::Idle
@@ -292,7 +297,7 @@ impl Assembler {
         last: bool,
     ) -> Result<Option<Event>, Error> {
         let start = self.buf.len();
-        if start + piece.len() > self.max_message {
+        if start.saturating_add(piece.len()) > self.max_message {
             // Only reachable when the headers did not come from a `FrameDecoder`.
             return Err(self.fail(Error::MessageTooLarge, 1));
         }
@@ -550,7 +555,7 @@ mod tests {
             .handle_header(&header(true, Opcode::Binary, big.len() as u64))
             .unwrap();
         assert!(assembler.handle_payload(&big, true).unwrap().is_some());
-        assert_eq!(assembler.buf.capacity(), 0);
+        assert_eq!(assembler.buffer_capacity(), 0);
     }
 
     #[test]

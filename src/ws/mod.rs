@@ -65,6 +65,46 @@
 //! Handshake first ([`validate_request`], then [`ClientHandshake::encode_response`]), then a
 //! [`Connection`] fed with whatever bytes followed the request head. See [`Connection`] for
 //! its loop.
+//!
+//! ```
+//! use std::time::Duration;
+//! use wiretap::ws::{self, Connection, Event, Limits, Role, State};
+//!
+//! // The request's header fields, as the http parser yields them.
+//! let fields: [(&[u8], &[u8]); 5] = [
+//!     (b"Host", b"localhost"),
+//!     (b"Upgrade", b"websocket"),
+//!     (b"Connection", b"keep-alive, Upgrade"),
+//!     (b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+//!     (b"Sec-WebSocket-Version", b"13"),
+//! ];
+//! let mut out = Vec::new();
+//! match ws::validate_request("GET", true, fields) {
+//!     Ok(hs) => hs.encode_response(&mut out, hs.select_protocol(&["chat"])),
+//!     Err(refused) => return refused.encode_response(&mut out), // then close the socket
+//! }
+//! assert!(out.starts_with(b"HTTP/1.1 101 "));
+//!
+//! // An echo server: a client's masked "Hello" (RFC 6455 §5.7), then its Close (1000).
+//! let mut conn = Connection::new(Role::Server, Limits::default());
+//! let reads: [&[u8]; 2] = [
+//!     &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58],
+//!     &[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8],
+//! ];
+//! out.clear();
+//! for read in reads {
+//!     conn.handle_input(read, Duration::ZERO);
+//!     while let Some(event) = conn.poll_event() {
+//!         if let Event::Message(message) = event {
+//!             conn.send(message).unwrap();
+//!         }
+//!     }
+//!     conn.poll_transmit(&mut out); // then write `out` to the socket
+//! }
+//! // Our echo of "Hello" (unmasked), then the echo of the Close code.
+//! assert_eq!(out, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x88, 0x02, 0x03, 0xe8]);
+//! assert_eq!(conn.state(), State::Closed); // flush, then close the TCP connection
+//! ```
 
 pub mod close;
 pub mod connection;
