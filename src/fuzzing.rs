@@ -92,3 +92,305 @@ mod tests {
         assert_ne!(splits(300, 5, 7), splits(300, 5, 8));
     }
 }
+
+// WebSocket: the split-invariance helpers that every `ws` decoder and connection test uses,
+// and the bodies of the `ws` fuzz targets built on them.
+
+use crate::ws::{
+    Connection, Error as WsError, Event, FrameDecoder, FrameEvent, FrameHeader, Limits, Opcode,
+    Role, State, Status,
+};
+
+/// What a stream of frames decodes to, whatever the chunking: each frame's header with its
+/// unmasked payload, the error with its stream offset, and whether the stream stopped in the
+/// middle of a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedFrames {
+    /// Every header seen, with its payload so far (unmasked).
+    pub frames: Vec<(FrameHeader, Vec<u8>)>,
+    /// The error that stopped decoding, and the stream offset of the offending byte.
+    pub error: Option<(WsError, u64)>,
+    /// The input ended inside a frame (header or payload).
+    pub mid_frame: bool,
+}
+
+/// Decodes `pieces` in order with a fresh [`FrameDecoder`], asserting the decoder's
+/// invariants on the way: consumed ≤ buffer length, positions add up, payload pieces are
+/// contiguous and `last` comes exactly at the end of each payload, errors are sticky.
+pub fn decode_frames(role: Role, limits: &Limits, pieces: &[&[u8]]) -> DecodedFrames {
+    let mut decoder = FrameDecoder::new(role, limits);
+    let mut frames: Vec<(FrameHeader, Vec<u8>)> = Vec::new();
+    let mut error = None;
+    'pieces: for piece in pieces {
+        let mut buf = *piece;
+        loop {
+            let before = decoder.position();
+            match decoder.decode(buf) {
+                Ok(Status::Complete { value, consumed }) => {
+                    assert!(consumed <= buf.len(), "consumed more than given");
+                    assert_eq!(decoder.position(), before + consumed as u64);
+                    match value {
+                        FrameEvent::Header(header) => {
+                            if let Some((h, p)) = frames.last() {
+                                assert_eq!(p.len() as u64, h.payload_len, "header mid-payload");
+                            }
+                            frames.push((header, Vec::new()));
+                        }
+                        FrameEvent::Payload { len, offset, last } => {
+                            assert_eq!(len, consumed);
+                            let (header, payload) = frames.last_mut().expect("payload first");
+                            assert_eq!(offset, payload.len() as u64, "pieces not contiguous");
+                            let start = payload.len();
+                            payload.extend_from_slice(&buf[..len]);
+                            header.unmask(&mut payload[start..], offset);
+                            assert_eq!(last, payload.len() as u64 == header.payload_len);
+                        }
+                    }
+                    buf = &buf[consumed..];
+                }
+                Ok(Status::Partial) => {
+                    assert_eq!(decoder.position(), before + buf.len() as u64);
+                    break;
+                }
+                Err(e) => {
+                    assert_eq!(decoder.decode(&[]), Err(e), "errors are sticky");
+                    let offset = decoder.error_offset().expect("an error has an offset");
+                    assert_eq!(decoder.position(), offset);
+                    error = Some((e, offset));
+                    break 'pieces;
+                }
+            }
+        }
+    }
+    let mid_frame = error.is_none() && !decoder.is_between_frames();
+    DecodedFrames {
+        frames,
+        error,
+        mid_frame,
+    }
+}
+
+/// Decodes `input` whole, byte at a time, at every split point (inputs up to 4 KiB) and in
+/// `random` seeded random splits, asserts that every way gives the same result, and returns
+/// it. THE helper of the frame decoder tests.
+pub fn decode_frames_every_way(
+    role: Role,
+    limits: &Limits,
+    input: &[u8],
+    random: usize,
+    seed: u64,
+) -> DecodedFrames {
+    let whole = decode_frames(role, limits, &[input]);
+    for pieces in splits(input.len(), random, seed) {
+        let got = decode_frames(role, limits, &chunks(input, &pieces));
+        assert_eq!(got, whole, "split {pieces:?}");
+    }
+    whole
+}
+
+/// Everything a [`Connection`] did with one input stream: events, bytes it transmitted,
+/// where it ended and the error (with offset) if the peer broke a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRun {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// Everything `poll_transmit` gave.
+    pub transmitted: Vec<u8>,
+    /// The state at the end.
+    pub state: State,
+    /// The peer's violation and its stream offset.
+    pub error: Option<(WsError, u64)>,
+}
+
+/// Feeds `pieces` to a fresh connection (time standing still), draining events and transmit
+/// after each piece, and returns what it did.
+pub fn run_connection(role: Role, limits: Limits, pieces: &[&[u8]]) -> ConnectionRun {
+    let mut conn = Connection::new(role, limits);
+    let mut events = Vec::new();
+    let mut transmitted = Vec::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        conn.handle_input(piece, std::time::Duration::ZERO);
+        while let Some(event) = conn.poll_event() {
+            events.push(event);
+        }
+        out.clear();
+        let n = conn.poll_transmit(&mut out);
+        assert_eq!(n, out.len());
+        transmitted.extend_from_slice(&out);
+    }
+    ConnectionRun {
+        events,
+        transmitted,
+        state: conn.state(),
+        error: conn.error(),
+    }
+}
+
+/// [`run_connection`] on `input` cut every way [`splits`] offers; all must agree. THE helper
+/// of the connection tests.
+pub fn run_connection_every_way(
+    role: Role,
+    limits: Limits,
+    input: &[u8],
+    random: usize,
+    seed: u64,
+) -> ConnectionRun {
+    let whole = run_connection(role, limits, &[input]);
+    for pieces in splits(input.len(), random, seed) {
+        let got = run_connection(role, limits, &chunks(input, &pieces));
+        assert_eq!(got, whole, "split {pieces:?}");
+    }
+    whole
+}
+
+/// The ways a fuzz input is cut: whole, byte at a time and 4 random splits (every split
+/// point would make a fuzz run quadratic).
+fn fuzz_ways(len: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut ways = splits(len, 4, seed);
+    let random = ways.split_off(ways.len() - 4);
+    ways.truncate(2);
+    ways.extend(random);
+    ways
+}
+
+/// Limits small enough that a fuzzer reaches them with short inputs.
+fn fuzz_limits() -> Limits {
+    Limits {
+        max_frame: 1024,
+        max_message: 2048,
+        ..Limits::default()
+    }
+}
+
+/// Fuzz target body: the first byte picks the role, the rest is a frame stream. Decoding
+/// whole and in pieces must agree (the invariants of [`decode_frames`] hold in every way).
+pub fn fuzz_frames(data: &[u8]) {
+    let Some((&first, input)) = data.split_first() else {
+        return;
+    };
+    let role = if first & 1 == 0 {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let limits = fuzz_limits();
+    let whole = decode_frames(role, &limits, &[input]);
+    for pieces in fuzz_ways(input.len(), u64::from(first)) {
+        assert_eq!(decode_frames(role, &limits, &chunks(input, &pieces)), whole);
+    }
+}
+
+/// Fuzz target body: `data` is what a client sent to a server [`Connection`]. Whole and
+/// split runs must agree, and what the server sent back must decode as valid server frames
+/// (unmasked, well formed), with nothing after its Close.
+pub fn fuzz_connection(data: &[u8]) {
+    let limits = fuzz_limits();
+    let whole = run_connection(Role::Server, limits, &[data]);
+    let seed = data
+        .iter()
+        .fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
+    for pieces in fuzz_ways(data.len(), seed) {
+        assert_eq!(
+            run_connection(Role::Server, limits, &chunks(data, &pieces)),
+            whole
+        );
+    }
+    let sent = decode_frames(Role::Client, &Limits::default(), &[&whole.transmitted]);
+    assert_eq!(sent.error, None, "the server sent an invalid frame");
+    assert!(!sent.mid_frame, "the server sent a partial frame");
+    let closes = sent
+        .frames
+        .iter()
+        .position(|(h, _)| h.opcode == Opcode::Close);
+    if let Some(at) = closes {
+        assert_eq!(at + 1, sent.frames.len(), "frames after the server's close");
+    }
+    if whole.error.is_some() {
+        assert_eq!(whole.state, State::Closed);
+        assert!(closes.is_some(), "a failed connection sends a close");
+    }
+}
+
+#[cfg(test)]
+mod ws_tests {
+    use super::*;
+    use crate::ws::encode_frame;
+
+    /// Seeds: valid traffic, each kind of violation, and noise.
+    fn seeds() -> Vec<Vec<u8>> {
+        let key = Some([1, 2, 3, 4]);
+        let mut valid = Vec::new();
+        encode_frame(&mut valid, false, Opcode::Text, "κό".as_bytes(), key);
+        encode_frame(&mut valid, true, Opcode::Ping, b"ping", key);
+        encode_frame(&mut valid, true, Opcode::Continuation, b"sme", key);
+        encode_frame(&mut valid, true, Opcode::Binary, &[0; 300], key);
+        encode_frame(&mut valid, true, Opcode::Close, b"\x03\xe8bye", key);
+        let mut bad_utf8 = Vec::new();
+        encode_frame(&mut bad_utf8, false, Opcode::Text, b"a\xed\xa0\x80", key);
+        let mut too_big = Vec::new();
+        encode_frame(&mut too_big, true, Opcode::Binary, &[7; 1500], key);
+        let mut noise = Vec::new();
+        let mut rng = XorShift::new(3);
+        for _ in 0..200 {
+            noise.push(rng.next_u64() as u8);
+        }
+        vec![
+            Vec::new(),
+            valid,
+            bad_utf8,
+            too_big,
+            vec![0x81, 0x05, b'H', b'e', b'l', b'l', b'o'],
+            vec![0x88, 0x81, 0, 0, 0, 0, 3],
+            noise,
+        ]
+    }
+
+    #[test]
+    fn fuzz_frames_holds_on_the_seeds() {
+        for seed in seeds() {
+            for role_byte in [0u8, 1] {
+                let mut data = vec![role_byte];
+                data.extend_from_slice(&seed);
+                fuzz_frames(&data);
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_connection_holds_on_the_seeds() {
+        for seed in seeds() {
+            fuzz_connection(&seed);
+        }
+    }
+
+    #[test]
+    fn fuzz_connection_holds_on_random_frame_soup() {
+        // Random sequences of plausible frames: enough structure to get past the header
+        // checks and exercise the assembler and the closing handshake.
+        let mut rng = XorShift::new(99);
+        let opcodes = [0x0, 0x1, 0x2, 0x8, 0x9, 0xA, 0x3];
+        for _ in 0..300 {
+            let mut data = Vec::new();
+            for _ in 0..rng.below(6) {
+                let fin = rng.below(4) != 0;
+                let opcode = opcodes[rng.below(opcodes.len())];
+                let len = rng.below(20);
+                let masked = rng.below(10) != 0;
+                data.push(u8::from(fin) << 7 | opcode);
+                data.push(u8::from(masked) << 7 | len as u8);
+                if masked {
+                    data.extend_from_slice(&(rng.next_u64() as u32).to_ne_bytes());
+                }
+                for _ in 0..len {
+                    data.push(if rng.below(3) == 0 {
+                        rng.next_u64() as u8
+                    } else {
+                        b'a'
+                    });
+                }
+            }
+            fuzz_connection(&data);
+        }
+    }
+}
