@@ -114,6 +114,9 @@ pub struct Connection {
     /// Stream offset of the current frame's first byte (for error offsets).
     frame_start: u64,
     events: VecDeque<Event>,
+    /// Input not decoded yet because an earlier event waits to be polled, from `rx_start`.
+    rx: Vec<u8>,
+    rx_start: usize,
     /// Encoded frames waiting for `poll_transmit`.
     tx: Vec<u8>,
     /// Our Close is queued: it is the last frame we send.
@@ -143,6 +146,8 @@ impl Connection {
             assembler: Assembler::new(&limits),
             frame_start: 0,
             events: VecDeque::new(),
+            rx: Vec::new(),
+            rx_start: 0,
             tx: Vec::new(),
             close_sent: false,
             close_received: false,
@@ -174,19 +179,43 @@ impl Connection {
     /// [`poll_event`](Self::poll_event) and replies through
     /// [`poll_transmit`](Self::poll_transmit). Input after the peer's Close, after a protocol
     /// error, or after the close deadline (`now` past it) is ignored.
+    ///
+    /// Frames are decoded only as far as the next event: the rest of `bytes` waits (copied
+    /// once) until every earlier event has been polled. So whatever the application sends in
+    /// answer to a message goes out before the connection's own reaction to a later frame,
+    /// as a peer expects when it sends a message and a broken frame in one write (Autobahn
+    /// 3.2, 4.1.3). Poll events until `None` before feeding more; the shell reads a bounded
+    /// chunk at a time, which bounds what waits here.
     pub fn handle_input(&mut self, bytes: &[u8], now: Duration) {
         self.handle_timeout(now);
         if self.state() == State::Closed {
             return;
         }
-        let mut buf = bytes;
-        loop {
-            let (event, consumed) = match self.decoder.decode(buf) {
-                Ok(Status::Partial) => return,
+        if self.rx_start < self.rx.len() {
+            self.rx.extend_from_slice(bytes);
+            return;
+        }
+        let used = self.process(bytes);
+        if used < bytes.len() && self.state() != State::Closed {
+            self.rx.clear();
+            self.rx_start = 0;
+            self.rx.extend_from_slice(&bytes[used..]);
+        }
+    }
+
+    /// Decodes `buf` until an event is waiting to be polled, the input runs out or the
+    /// connection closes; returns how many bytes it used.
+    fn process(&mut self, buf: &[u8]) -> usize {
+        let mut used = 0;
+        while self.events.is_empty() && self.state() != State::Closed {
+            let rest = &buf[used..];
+            let (event, consumed) = match self.decoder.decode(rest) {
+                Ok(Status::Partial) => return buf.len(),
                 Ok(Status::Complete { value, consumed }) => (value, consumed),
                 Err(error) => {
                     let offset = self.decoder.error_offset().unwrap_or(self.frame_start);
-                    return self.fail(error, offset);
+                    self.fail(error, offset);
+                    return buf.len();
                 }
             };
             let result = match event {
@@ -198,29 +227,38 @@ impl Connection {
                     self.assembler.handle_header(&header).map(|()| None)
                 }
                 FrameEvent::Payload { len, last, .. } => {
-                    self.assembler.handle_payload(&buf[..len], last)
+                    self.assembler.handle_payload(&rest[..len], last)
                 }
             };
-            buf = &buf[consumed..];
+            used += consumed;
             match result {
                 Ok(None) => {}
-                Ok(Some(event)) => {
-                    self.on_event(event);
-                    if self.state() == State::Closed {
-                        return;
-                    }
-                }
+                Ok(Some(event)) => self.on_event(event),
                 Err(error) => {
                     let at = self.assembler.error_frame_offset().unwrap_or(0);
-                    return self.fail(error, self.frame_start + at);
+                    self.fail(error, self.frame_start + at);
+                    return buf.len();
                 }
             }
         }
+        used
     }
 
     /// The next thing the peer did, in order.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && self.rx_start < self.rx.len() {
+            let rx = std::mem::take(&mut self.rx);
+            self.rx_start += self.process(&rx[self.rx_start..]);
+            self.rx = rx;
+            if self.rx_start == self.rx.len() || self.state() == State::Closed {
+                self.rx.clear();
+                self.rx_start = 0;
+                if self.rx.capacity() > IDLE_CAPACITY {
+                    self.rx = Vec::new();
+                }
+            }
+        }
         let event = self.events.pop_front();
         // A burst (say, a thousand pings in one read) must not leave a big queue behind.
         if event.is_none() && self.events.capacity() * size_of::<Event>() > IDLE_CAPACITY {
