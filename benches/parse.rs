@@ -1,1 +1,3 @@
+//! Criterion benches (to come): our parsers against httparse and tungstenite on the same input.
+
 fn main() {}
