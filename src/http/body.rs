@@ -470,7 +470,7 @@ impl BodyDecoder {
                 }
                 b'\n' => Ok(State::Data),
                 // The CR just before this byte stands alone.
-                _ => Err(Error::new(ErrorKind::BareCr, at - 1)),
+                _ => Err(Error::new(ErrorKind::BareCr, at.saturating_sub(1))),
             },
             State::DataCr if b == b'\r' => Ok(State::DataLf),
             State::DataLf if b == b'\n' => Ok(State::Size),
@@ -520,7 +520,8 @@ impl BodyDecoder {
                     });
                 }
                 self.state = State::Done;
-                Ok(BodyProgress::at(i + end - before, true))
+                // The section ends in bytes taken by this call: `end > before`.
+                Ok(BodyProgress::at(i + end.saturating_sub(before), true))
             }
         }
     }

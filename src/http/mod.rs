@@ -472,6 +472,112 @@ mod tests {
         assert_eq!(e.rule(), "RFC 9112 §5.1");
     }
 
+    /// Every kind; `listed` fails to compile when a kind is added and not listed here.
+    const ALL_KINDS: [ErrorKind; 39] = {
+        use ErrorKind::*;
+        [
+            BareCr,
+            BareLf,
+            InvalidRequestLine,
+            InvalidMethod,
+            InvalidTarget,
+            InvalidTargetForm,
+            InvalidVersion,
+            UnsupportedVersion,
+            RequestLineTooLong,
+            InvalidStatusLine,
+            InvalidStatusCode,
+            WhitespaceAfterStartLine,
+            ObsoleteLineFolding,
+            InvalidFieldName,
+            WhitespaceBeforeColon,
+            MissingColon,
+            InvalidFieldValue,
+            HeadTooLarge,
+            TooManyFields,
+            MissingHost,
+            DuplicateHost,
+            InvalidHost,
+            InvalidContentLength,
+            ContentLengthOverflow,
+            ConflictingContentLength,
+            ConflictingFraming,
+            TransferEncodingInHttp10,
+            InvalidTransferEncoding,
+            ChunkedTwice,
+            ChunkedNotFinal,
+            UnsupportedTransferCoding,
+            BodyTooLarge,
+            InvalidChunkSize,
+            ChunkSizeOverflow,
+            InvalidChunkExtension,
+            ChunkExtensionsTooLong,
+            MissingChunkCrlf,
+            TrailersTooLarge,
+            TruncatedBody,
+        ]
+    };
+
+    fn listed(kind: ErrorKind) -> usize {
+        use ErrorKind::*;
+        match kind {
+            BareCr
+            | BareLf
+            | InvalidRequestLine
+            | InvalidMethod
+            | InvalidTarget
+            | InvalidTargetForm
+            | InvalidVersion
+            | UnsupportedVersion
+            | RequestLineTooLong
+            | InvalidStatusLine
+            | InvalidStatusCode
+            | WhitespaceAfterStartLine
+            | ObsoleteLineFolding
+            | InvalidFieldName
+            | WhitespaceBeforeColon
+            | MissingColon
+            | InvalidFieldValue
+            | HeadTooLarge
+            | TooManyFields
+            | MissingHost
+            | DuplicateHost
+            | InvalidHost
+            | InvalidContentLength
+            | ContentLengthOverflow
+            | ConflictingContentLength
+            | ConflictingFraming
+            | TransferEncodingInHttp10
+            | InvalidTransferEncoding
+            | ChunkedTwice
+            | ChunkedNotFinal
+            | UnsupportedTransferCoding
+            | BodyTooLarge
+            | InvalidChunkSize
+            | ChunkSizeOverflow
+            | InvalidChunkExtension
+            | ChunkExtensionsTooLong
+            | MissingChunkCrlf
+            | TrailersTooLarge
+            | TruncatedBody => ALL_KINDS.iter().filter(|&&k| k == kind).count(),
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_rule_a_status_and_a_lowercase_message() {
+        for kind in ALL_KINDS {
+            assert_eq!(listed(kind), 1, "{kind:?} listed once");
+            assert!(kind.rule().starts_with("RFC "), "{kind:?}");
+            assert!(
+                [400, 413, 414, 431, 501, 505].contains(&kind.status()),
+                "{kind:?}"
+            );
+            let text = kind.to_string();
+            assert!(!text.is_empty() && !text.ends_with('.'), "{kind:?}");
+            assert!(!text.starts_with(char::is_uppercase), "{kind:?}");
+        }
+    }
+
     #[test]
     fn limit_errors_map_to_their_status() {
         assert_eq!(ErrorKind::RequestLineTooLong.status(), 414);

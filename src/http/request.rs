@@ -464,8 +464,10 @@ fn target_form(method: Method, target: &[u8], at: usize) -> Result<TargetForm, E
 }
 
 /// `scheme "://" authority …` with `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`
-/// (RFC 3986 §3.1) and a non-empty authority. RFC 9112 §3.2.2 allows any absolute-URI; we ask
-/// for the hierarchical shape so that a bare `host:port` reads as authority-form, not a URI.
+/// (RFC 3986 §3.1) and a non-empty authority without userinfo. RFC 9112 §3.2.2 allows any
+/// absolute-URI; we ask for the hierarchical shape so that a bare `host:port` reads as
+/// authority-form, not a URI. RFC 9110 §4.2.4: a recipient "SHOULD parse for userinfo and
+/// treat its presence as an error".
 fn is_absolute_form(target: &[u8]) -> bool {
     let Some(colon) = target.iter().position(|&b| b == b':') else {
         return false;
@@ -475,11 +477,12 @@ fn is_absolute_form(target: &[u8]) -> bool {
         && scheme
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    scheme_ok
-        && rest.starts_with(b"://")
-        && rest
-            .get(3)
-            .is_some_and(|&b| b != b'/' && b != b'?' && b != b'@')
+    let authority = rest.get(3..).unwrap_or_default();
+    let authority = authority
+        .split(|&b| b == b'/' || b == b'?')
+        .next()
+        .unwrap_or_default();
+    scheme_ok && rest.starts_with(b"://") && !authority.is_empty() && !authority.contains(&b'@')
 }
 
 /// Splits `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2–§3.2.3): the length of the

@@ -60,6 +60,7 @@ rejects! {
     rejects_authority_form_for_get: b"GET example.com:80 HTTP/1.1\r\n" => InvalidTargetForm @ 4, 400;
     rejects_relative_target: b"GET a/b HTTP/1.1\r\n" => InvalidTargetForm @ 4, 400;
     rejects_absolute_form_without_authority: b"GET http:///a HTTP/1.1\r\n" => InvalidTargetForm @ 4, 400;
+    rejects_userinfo_in_absolute_form: b"GET http://u@h/ HTTP/1.1\r\n" => InvalidTargetForm @ 4, 400;
     rejects_origin_form_for_connect: b"CONNECT / HTTP/1.1\r\n" => InvalidTargetForm @ 8, 400;
     rejects_connect_without_port: b"CONNECT example.com HTTP/1.1\r\n" => InvalidTargetForm @ 8, 400;
     rejects_whitespace_before_colon: b"GET / HTTP/1.1\r\nHost : a\r\n" => WhitespaceBeforeColon @ 20, 400;
