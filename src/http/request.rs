@@ -260,7 +260,17 @@ impl RequestHead {
 pub struct RequestParser {
     limits: Limits,
     scanner: Scanner,
-    line: Option<RequestLine>,
+    state: Head,
+}
+
+/// What the parser waits for.
+#[derive(Debug, Clone, Copy, Default)]
+enum Head {
+    /// The request line, after any empty lines.
+    #[default]
+    RequestLine,
+    /// The field lines, the request line being known.
+    Fields(RequestLine),
 }
 
 impl RequestParser {
@@ -286,7 +296,7 @@ impl RequestParser {
     /// parser themselves.
     pub fn reset(&mut self) {
         self.scanner.reset();
-        self.line = None;
+        self.state = Head::RequestLine;
     }
 
     /// Parses the head at the start of `buf`.
@@ -309,9 +319,9 @@ impl RequestParser {
 
     fn advance(&mut self, buf: &[u8]) -> Result<Status<RequestHead>, Error> {
         let bounds = Bounds::head(&self.limits);
-        let line = match self.line {
-            Some(line) => line,
-            None => {
+        let line = match self.state {
+            Head::Fields(line) => line,
+            Head::RequestLine => {
                 let found = self.scanner.start_line(
                     buf,
                     self.limits.max_request_line,
@@ -323,7 +333,7 @@ impl RequestParser {
                     return Ok(Status::Partial);
                 };
                 let line = request_line(buf, span)?;
-                self.line = Some(line);
+                self.state = Head::Fields(line);
                 line
             }
         };

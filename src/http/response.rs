@@ -116,7 +116,17 @@ impl ResponseHead {
 pub struct ResponseParser {
     limits: Limits,
     scanner: Scanner,
-    line: Option<StatusLine>,
+    state: Head,
+}
+
+/// What the parser waits for.
+#[derive(Debug, Clone, Copy, Default)]
+enum Head {
+    /// The status line.
+    #[default]
+    StatusLine,
+    /// The field lines, the status line being known.
+    Fields(StatusLine),
 }
 
 impl ResponseParser {
@@ -137,7 +147,7 @@ impl ResponseParser {
     /// Forgets a partly parsed head. Not needed after `Complete` or `Err`.
     pub fn reset(&mut self) {
         self.scanner.reset();
-        self.line = None;
+        self.state = Head::StatusLine;
     }
 
     /// Parses the head at the start of `buf`, a response to a request with `method`.
@@ -158,9 +168,9 @@ impl ResponseParser {
 
     fn advance(&mut self, buf: &[u8], method: Method) -> Result<Status<ResponseHead>, Error> {
         let bounds = Bounds::head(&self.limits);
-        let line = match self.line {
-            Some(line) => line,
-            None => {
+        let line = match self.state {
+            Head::Fields(line) => line,
+            Head::StatusLine => {
                 // A status line is bounded by the head limit alone; 414 is a request's answer.
                 let found = self.scanner.start_line(
                     buf,
@@ -173,7 +183,7 @@ impl ResponseParser {
                     return Ok(Status::Partial);
                 };
                 let line = status_line(buf, span)?;
-                self.line = Some(line);
+                self.state = Head::Fields(line);
                 line
             }
         };

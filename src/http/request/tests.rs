@@ -498,7 +498,7 @@ fn every_byte_as_a_method_or_target_byte_is_judged() {
         target[5] = b;
         let got = drive(RequestParser::new(), &[&target]);
         let visible = (0x21..=0x7E).contains(&b) && b != b'#';
-        // SP splits the target from a version that is now "_ HTTP/1.1".
+        // SP makes two spaces before the version; CR and LF end the line early.
         assert_eq!(
             matches!(got, Outcome::Complete { .. }),
             visible,
