@@ -5,6 +5,10 @@ Seeds are small real protocol exchanges (the RFC 6455 §5.7 examples, requests c
 browsers send, responses nginx-style servers send). `cargo test --test fuzz_seeds` runs
 every fuzzing function over them, and `cargo fuzz run TARGET fuzz/seeds/TARGET` starts from
 them. Re-run after changing this file: python3 fuzz/make_seeds.py
+
+The files named by a SHA-1 hash beside the named seeds are the minimized corpus of the
+fuzzing runs (`-merge=1` over what the fuzzers found), kept so that plain `cargo test`
+replays every input that reached new coverage.
 """
 import os
 import struct
