@@ -229,6 +229,11 @@ async fn discard_body(
                 if progress.done {
                     return Ok(true);
                 }
+                // The decoder returns after each stretch of payload: what is left may hold
+                // more chunks, so only wait for the socket once it makes no progress.
+                if progress.consumed > 0 && !buf.is_empty() {
+                    continue;
+                }
             }
             Err(e) => {
                 respond_error(socket, e.status(), &e.to_string(), shared).await;
