@@ -195,16 +195,24 @@ pub(super) async fn run(
 
         // Wait for the next thing to do.
         let now = Instant::now();
-        let idle_deadline = last_input
-            + if pinged {
-                config.ws_idle_timeout
-            } else {
-                config.ws_ping_interval.min(config.ws_idle_timeout)
-            };
+        // Idle pings and the idle close only apply to an open session. Once closing, the
+        // idle deadline is usually past and would fire on every turn: a busy loop inside
+        // one poll until `close_timeout`, holding the executor thread.
+        let idle_deadline = (conn.state() == State::Open).then(|| {
+            last_input
+                + if pinged {
+                    config.ws_idle_timeout
+                } else {
+                    config.ws_ping_interval.min(config.ws_idle_timeout)
+                }
+        });
         let close_deadline = conn
             .poll_timeout()
             .map(|at| now + at.saturating_sub(clock()));
-        let deadline = close_deadline.map_or(idle_deadline, |d| d.min(idle_deadline));
+        let deadline = match (idle_deadline, close_deadline) {
+            (Some(idle), Some(close)) => Some(idle.min(close)),
+            (idle, close) => idle.or(close),
+        };
         let closing = conn.state() == State::Closing;
         let readable = async { Wake::Readable(socket.readable().await) };
         let chat = async {
@@ -215,7 +223,10 @@ pub(super) async fn run(
             }
         };
         let timer = async {
-            Timer::at(deadline).await;
+            match deadline {
+                Some(deadline) => Timer::at(deadline).await,
+                None => std::future::pending().await,
+            };
             Wake::Timer
         };
         let shutdown = async {
