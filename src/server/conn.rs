@@ -170,13 +170,22 @@ async fn requests(
 
 /// The request-target as origin-form: absolute-form (`http://host/p?q`, which RFC 9112
 /// §3.2.2 says a server MUST accept) is reduced to its path and query.
+///
+/// RFC 9110 §4.2.3: in an http(s) URI "an empty path component is equivalent to an
+/// absolute path of "/"", so `http://host` and `http://host?q` name `/`.
 fn origin_target(head: &RequestHead) -> String {
     let target = head.target();
     match target.form() {
-        TargetForm::Absolute => match target.query() {
-            Some(query) => format!("{}?{query}", target.path()),
-            None => target.path().to_owned(),
-        },
+        TargetForm::Absolute => {
+            let path = match target.path() {
+                "" => "/",
+                path => path,
+            };
+            match target.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.to_owned(),
+            }
+        }
         _ => target.as_str().to_owned(),
     }
 }
