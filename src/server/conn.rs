@@ -31,6 +31,10 @@ pub(super) type Socket = Arc<Async<std::net::TcpStream>>;
 /// memory, never the whole file.
 const FILE_PIECE: usize = 64 * 1024;
 
+/// The interim response that invites a client to send the body it holds back
+/// (RFC 9110 §15.2.1).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 /// What a read brought.
 pub(super) enum Read {
     /// Bytes were appended.
@@ -138,8 +142,20 @@ async fn requests(
         }
 
         // A body (allowed on any method) is read and dropped so the next request parses.
-        if head.body() != BodyKind::None && !discard_body(socket, &head, &mut buf, shared).await? {
-            return Ok("request body not received");
+        if head.body() != BodyKind::None {
+            // RFC 9110 §10.1.1: a server that receives `Expect: 100-continue` "MUST either
+            // send an immediate response with a final status code ... or send an immediate
+            // 100 (Continue) response"; the client may hold the body back until then. It
+            // "MAY omit" the 100 once some of the content has arrived.
+            if head.version() == Version::Http11
+                && head.has_token("expect", "100-continue")
+                && buf.is_empty()
+            {
+                write_all(socket, CONTINUE, config.write_timeout).await?;
+            }
+            if !discard_body(socket, &head, &mut buf, shared).await? {
+                return Ok("request body not received");
+            }
         }
 
         let keep_alive = head.keep_alive() && !shared.shutting_down();
