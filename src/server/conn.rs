@@ -1,0 +1,466 @@
+//! One TCP connection: HTTP/1.1 requests in order (keep-alive and pipelining), static files
+//! from `www/`, and the hand-over to a WebSocket endpoint after a valid upgrade.
+//!
+//! Not for: parsing (the sans-IO [`http`](crate::http) room does that) or deciding which
+//! file answers (that is [`files`](super::files)). This module only moves bytes and time.
+
+use std::io::{self, Read as _, Seek as _, SeekFrom};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use smol::future::FutureExt as _;
+use smol::io::AsyncWriteExt as _;
+use smol::net::TcpStream;
+use smol::{Async, Timer};
+
+use super::files::{self, Plan};
+use super::websocket::{self, Endpoint};
+use super::Shared;
+use crate::http::{
+    encode_response_head, reason_phrase, BodyDecoder, BodyKind, RequestHead, RequestParser, Status,
+    TargetForm, Version,
+};
+use crate::ws;
+
+/// The socket as the shell uses it: readiness-based, so that a connection waiting for bytes
+/// holds no read buffer.
+pub(super) type Socket = Arc<Async<std::net::TcpStream>>;
+
+/// Files are sent in pieces of this size: a client that reads slowly holds one piece of
+/// memory, never the whole file.
+const FILE_PIECE: usize = 64 * 1024;
+
+/// The interim response that invites a client to send the body it holds back
+/// (RFC 9110 §15.2.1).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What a read brought.
+pub(super) enum Read {
+    /// Bytes were appended.
+    Data,
+    /// The peer closed its side.
+    Eof,
+    /// Nothing arrived in time.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Serves one accepted connection until it closes.
+pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    // Small responses and WebSocket frames must not wait for Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let socket: Socket = stream.into();
+    log::debug!("{peer}: connected");
+    let end = match requests(&socket, peer, shared).await {
+        Ok(end) => end,
+        Err(e) => {
+            log::debug!("{peer}: {e}");
+            "i/o error"
+        }
+    };
+    log::debug!("{peer}: closed ({end})");
+}
+
+/// Answers a connection over the limit with 503 and closes it.
+pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let socket: Socket = stream.into();
+    let body = b"503 Service Unavailable: too many connections\n";
+    let mut out = Vec::with_capacity(160);
+    let len = body.len().to_string();
+    let date = files::http_date(SystemTime::now());
+    let fields: [(&str, &[u8]); 5] = [
+        ("Date", date.as_bytes()),
+        ("Content-Type", b"text/plain; charset=utf-8"),
+        ("Content-Length", len.as_bytes()),
+        ("Retry-After", b"1"),
+        ("Connection", b"close"),
+    ];
+    if encode_response_head(&mut out, 503, &fields).is_ok() {
+        out.extend_from_slice(body);
+        let _ = write_all(&socket, &out, Duration::from_secs(1)).await;
+    }
+    linger(&socket, shared).await;
+}
+
+/// The request loop. Returns why the connection ended.
+async fn requests(
+    socket: &Socket,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+) -> io::Result<&'static str> {
+    let config = &shared.config;
+    let mut parser = RequestParser::with_limits(config.http.clone());
+    let mut buf: Vec<u8> = Vec::new();
+    let mut first = true;
+    loop {
+        // The head: the keep-alive (or first-byte) wait, then `header_timeout` from the first
+        // byte to the last, whatever the client's pace (slowloris).
+        let idle = if first {
+            config.header_timeout
+        } else {
+            config.keep_alive_timeout
+        };
+        let mut deadline: Option<Instant> = None;
+        let head = loop {
+            if !buf.is_empty() {
+                match parser.parse(&buf) {
+                    Ok(Status::Complete { value, consumed }) => {
+                        buf.drain(..consumed);
+                        break value;
+                    }
+                    Ok(Status::Partial) => {}
+                    Err(e) => {
+                        log::info!("{peer}: {} ({}) -> {}", e, e.rule(), e.status());
+                        respond_error(socket, e.status(), &e.to_string(), shared).await;
+                        return Ok("bad request");
+                    }
+                }
+                deadline.get_or_insert_with(|| Instant::now() + config.header_timeout);
+            }
+            let wait = deadline.map_or(idle, |d| d.saturating_duration_since(Instant::now()));
+            match read_more(socket, &mut buf, wait, shared, deadline.is_none()).await? {
+                Read::Data => {}
+                Read::Eof if buf.is_empty() => return Ok("closed by client"),
+                Read::Eof => return Ok("client closed inside a request head"),
+                Read::Timeout if deadline.is_some() => {
+                    respond_error(socket, 408, "request head not received in time", shared).await;
+                    return Ok("header timeout");
+                }
+                Read::Timeout => return Ok("idle timeout"),
+                Read::Shutdown => return Ok("server shutdown"),
+            }
+        };
+        first = false;
+
+        let target = origin_target(&head);
+        let path = target.split('?').next().unwrap_or("");
+        if let Some(endpoint) = Endpoint::at(path) {
+            return upgrade(socket, peer, head, buf, endpoint, shared).await;
+        }
+
+        // A body (allowed on any method) is read and dropped so the next request parses.
+        if head.body() != BodyKind::None {
+            // RFC 9110 §10.1.1: a server that receives `Expect: 100-continue` "MUST either
+            // send an immediate response with a final status code ... or send an immediate
+            // 100 (Continue) response"; the client may hold the body back until then. It
+            // "MAY omit" the 100 once some of the content has arrived.
+            if head.version() == Version::Http11
+                && head.has_token("expect", "100-continue")
+                && buf.is_empty()
+            {
+                write_all(socket, CONTINUE, config.write_timeout).await?;
+            }
+            if !discard_body(socket, &head, &mut buf, shared).await? {
+                return Ok("request body not received");
+            }
+        }
+
+        let keep_alive = head.keep_alive() && !shared.shutting_down();
+        let mut request = files::Request::new(head.method(), target.as_bytes());
+        request.if_match = head.field("if-match");
+        request.if_none_match = head.field("if-none-match");
+        request.if_modified_since = head.field("if-modified-since");
+        request.if_unmodified_since = head.field("if-unmodified-since");
+        request.range = head.field("range");
+        request.if_range = head.field("if-range");
+        let plan = files::plan(&shared.root, &request, SystemTime::now());
+        log::debug!("{peer}: {} {} -> {}", head.method(), target, plan.status());
+        respond(socket, &head, &plan, keep_alive, shared).await?;
+        if !keep_alive {
+            linger(socket, shared).await;
+            return Ok(if shared.shutting_down() {
+                "server shutdown"
+            } else {
+                "closed by server (Connection: close)"
+            });
+        }
+        // Between requests an idle connection keeps no buffer.
+        if buf.is_empty() {
+            buf = Vec::new();
+        }
+    }
+}
+
+/// The request-target as origin-form: absolute-form (`http://host/p?q`, which RFC 9112
+/// §3.2.2 says a server MUST accept) is reduced to its path and query.
+///
+/// RFC 9110 §4.2.3: in an http(s) URI "an empty path component is equivalent to an
+/// absolute path of "/"", so `http://host` and `http://host?q` name `/`.
+fn origin_target(head: &RequestHead) -> String {
+    let target = head.target();
+    match target.form() {
+        TargetForm::Absolute => {
+            let path = match target.path() {
+                "" => "/",
+                path => path,
+            };
+            match target.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.to_owned(),
+            }
+        }
+        _ => target.as_str().to_owned(),
+    }
+}
+
+/// Validates the WebSocket handshake; on success answers 101 and runs the endpoint.
+async fn upgrade(
+    socket: &Socket,
+    peer: SocketAddr,
+    head: RequestHead,
+    leftover: Vec<u8>,
+    endpoint: Endpoint,
+    shared: &Arc<Shared>,
+) -> io::Result<&'static str> {
+    let fields = head.fields().map(|(name, value)| (name.as_bytes(), value));
+    let handshake = ws::validate_request(head.method(), head.version() == Version::Http11, fields);
+    let mut out = Vec::new();
+    match handshake {
+        Ok(handshake) => {
+            handshake.encode_response(&mut out, None);
+            write_all(socket, &out, shared.config.write_timeout).await?;
+            log::info!("{peer}: websocket {}", endpoint.path());
+            Ok(websocket::run(socket, peer, leftover, endpoint, shared).await)
+        }
+        Err(e) => {
+            log::info!(
+                "{peer}: handshake refused: {e} ({}) -> {}",
+                e.rule(),
+                e.status()
+            );
+            e.encode_response(&mut out);
+            write_all(socket, &out, shared.config.write_timeout).await?;
+            linger(socket, shared).await;
+            Ok("websocket handshake refused")
+        }
+    }
+}
+
+/// Reads and drops a request body. Returns false when it did not arrive whole.
+async fn discard_body(
+    socket: &Socket,
+    head: &RequestHead,
+    buf: &mut Vec<u8>,
+    shared: &Arc<Shared>,
+) -> io::Result<bool> {
+    let mut decoder = BodyDecoder::with_limits(head.body(), &shared.config.http);
+    loop {
+        match decoder.decode(buf) {
+            Ok(progress) => {
+                buf.drain(..progress.consumed);
+                if progress.done {
+                    return Ok(true);
+                }
+                // The decoder returns after each stretch of payload: what is left may hold
+                // more chunks, so only wait for the socket once it makes no progress.
+                if progress.consumed > 0 && !buf.is_empty() {
+                    continue;
+                }
+            }
+            Err(e) => {
+                respond_error(socket, e.status(), &e.to_string(), shared).await;
+                return Ok(false);
+            }
+        }
+        // Keep what is buffered small: the body is dropped as it arrives.
+        match read_more(socket, buf, shared.config.header_timeout, shared, false).await? {
+            Read::Data => {}
+            Read::Timeout => {
+                respond_error(socket, 408, "request body not received in time", shared).await;
+                return Ok(false);
+            }
+            Read::Eof | Read::Shutdown => return Ok(false),
+        }
+    }
+}
+
+/// Writes the head that `plan` describes and, for 200/206, the file's bytes.
+async fn respond(
+    socket: &Socket,
+    head: &RequestHead,
+    plan: &Plan,
+    keep_alive: bool,
+    shared: &Shared,
+) -> io::Result<()> {
+    let mut fields: Vec<(&str, &[u8])> = plan
+        .headers()
+        .iter()
+        .map(|(name, value)| (*name, value.as_bytes()))
+        .collect();
+    fields.push(("Server", b"wiretap"));
+    if !keep_alive {
+        fields.push(("Connection", b"close"));
+    } else if head.version() == Version::Http10 {
+        fields.push(("Connection", b"keep-alive"));
+    }
+    // Error pages carry a short text body; 304 and HEAD carry none (RFC 9110 §9.3.2, §15.4.5).
+    let error_body = match plan {
+        Plan::Refuse { refusal, .. } => format!(
+            "{} {}: {refusal}\n",
+            plan.status(),
+            reason_phrase(plan.status())
+        ),
+        Plan::Redirect { .. } => String::new(),
+        _ => String::new(),
+    };
+    let error_len = error_body.len().to_string();
+    if matches!(plan, Plan::Refuse { .. } | Plan::Redirect { .. }) {
+        fields.push(("Content-Type", b"text/plain; charset=utf-8"));
+        fields.push(("Content-Length", error_len.as_bytes()));
+    }
+    let mut out = Vec::with_capacity(512);
+    encode_response_head(&mut out, plan.status(), &fields)
+        .map_err(|e| io::Error::other(format!("response head: {e}")))?;
+    let is_head = head.method() == "HEAD";
+    let timeout = shared.config.write_timeout;
+    match plan {
+        Plan::Serve {
+            path,
+            range,
+            body: true,
+            ..
+        } => {
+            let mut file = std::fs::File::open(path)?;
+            file.seek(SeekFrom::Start(range.start))?;
+            let mut left = range.end - range.start;
+            // Files are read synchronously: from the page cache a 64 KiB read costs
+            // microseconds, less than a hop to a blocking pool; a cold disk stalls one
+            // executor thread, a trade a small static server accepts.
+            let first = out.len();
+            let piece = FILE_PIECE.min(usize::try_from(left).unwrap_or(FILE_PIECE));
+            out.resize(first + piece, 0);
+            file.read_exact(&mut out[first..])?;
+            left -= piece as u64;
+            // Head and first piece go out in one write: one syscall for a small file.
+            write_all(socket, &out, timeout).await?;
+            while left > 0 {
+                let piece = FILE_PIECE.min(usize::try_from(left).unwrap_or(FILE_PIECE));
+                out.resize(piece, 0);
+                file.read_exact(&mut out)?;
+                left -= piece as u64;
+                write_all(socket, &out, timeout).await?;
+            }
+            Ok(())
+        }
+        _ => {
+            if !is_head {
+                out.extend_from_slice(error_body.as_bytes());
+            }
+            write_all(socket, &out, timeout).await
+        }
+    }
+}
+
+/// Answers a request that cannot be served (a parser error, a timeout) and ends the
+/// connection: RFC 9112 §9.6, a server that cannot trust the framing any more closes.
+pub(super) async fn respond_error(socket: &Socket, status: u16, why: &str, shared: &Shared) {
+    let body = format!("{status} {}: {why}\n", reason_phrase(status));
+    let len = body.len().to_string();
+    let date = files::http_date(SystemTime::now());
+    let fields: [(&str, &[u8]); 5] = [
+        ("Date", date.as_bytes()),
+        ("Server", b"wiretap"),
+        ("Content-Type", b"text/plain; charset=utf-8"),
+        ("Content-Length", len.as_bytes()),
+        ("Connection", b"close"),
+    ];
+    let mut out = Vec::with_capacity(256);
+    if encode_response_head(&mut out, status, &fields).is_ok() {
+        out.extend_from_slice(body.as_bytes());
+        let _ = write_all(socket, &out, shared.config.write_timeout).await;
+    }
+    linger(socket, shared).await;
+}
+
+/// Waits up to `wait` for bytes and appends them to `buf`. `idle` says whether a server
+/// shutdown may interrupt the wait (only between requests; a started request finishes).
+pub(super) async fn read_more(
+    socket: &Socket,
+    buf: &mut Vec<u8>,
+    wait: Duration,
+    shared: &Shared,
+    idle: bool,
+) -> io::Result<Read> {
+    enum Wake {
+        Ready(io::Result<()>),
+        Timeout,
+        Shutdown,
+    }
+    let ready = async { Wake::Ready(socket.readable().await) };
+    let timeout = async {
+        Timer::after(wait).await;
+        Wake::Timeout
+    };
+    let wake = if idle {
+        let shutdown = async {
+            shared.shutdown_signal().await;
+            Wake::Shutdown
+        };
+        ready.or(timeout).or(shutdown).await
+    } else {
+        ready.or(timeout).await
+    };
+    match wake {
+        Wake::Ready(result) => result?,
+        Wake::Timeout => return Ok(Read::Timeout),
+        Wake::Shutdown => return Ok(Read::Shutdown),
+    }
+    let start = buf.len();
+    buf.resize(start + 16 * 1024, 0);
+    let result = socket.get_ref().read(&mut buf[start..]);
+    match result {
+        Ok(0) => {
+            buf.truncate(start);
+            Ok(Read::Eof)
+        }
+        Ok(n) => {
+            buf.truncate(start + n);
+            Ok(Read::Data)
+        }
+        // A spurious wake-up: nothing was there after all.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            buf.truncate(start);
+            Ok(Read::Data)
+        }
+        Err(e) => {
+            buf.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+/// Writes all of `bytes`, or fails with `TimedOut` when the peer stops reading for
+/// `timeout`.
+pub(super) async fn write_all(socket: &Socket, bytes: &[u8], timeout: Duration) -> io::Result<()> {
+    let mut writer: &Async<std::net::TcpStream> = socket;
+    let write = async { writer.write_all(bytes).await };
+    let expire = async {
+        Timer::after(timeout).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "peer stopped reading",
+        ))
+    };
+    write.or(expire).await
+}
+
+/// Closes our side and drains what the peer still sends for a moment, so that our last
+/// response is not destroyed by a reset (closing a socket with unread input sends RST,
+/// which can discard data the peer has not read yet).
+pub(super) async fn linger(socket: &Socket, shared: &Shared) {
+    let _ = socket.get_ref().shutdown(Shutdown::Write);
+    let deadline = Instant::now() + Duration::from_secs(1).min(shared.config.write_timeout);
+    let mut sink = Vec::new();
+    let mut drained = 0usize;
+    while drained < 256 * 1024 {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        sink.clear();
+        match read_more(socket, &mut sink, wait, shared, false).await {
+            Ok(Read::Data) => drained += sink.len(),
+            _ => break,
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The WebSocket endpoints: a [`ws::Connection`] driven over the socket, with idle pings,
+//! the closing handshake, and the `/echo` and `/chat` applications.
+//!
+//! Not for: framing or protocol rules; [`ws::Connection`] decides everything and this
+//! module only moves its bytes, feeds it the time, and acts on its events.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{self, Read as _};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smol::channel::{Receiver, Sender, TrySendError};
+use smol::future::FutureExt as _;
+use smol::Timer;
+
+use super::conn::{write_all, Socket};
+use super::Shared;
+use crate::ws::{self, CloseCode, Event, Message, Role, State};
+
+/// Bytes taken from the socket per read; the buffer belongs to the executor thread, not to
+/// the connection, so an idle WebSocket holds none.
+const READ_PIECE: usize = 64 * 1024;
+
+thread_local! {
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_PIECE]);
+}
+
+/// The applications behind the upgrade paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Endpoint {
+    /// `/echo`: every message back as it came (the Autobahn conformance target).
+    Echo,
+    /// `/chat`: every text message to everyone in the room, the sender included.
+    Chat,
+}
+
+impl Endpoint {
+    /// The endpoint served at `path`, if any.
+    pub(super) fn at(path: &str) -> Option<Self> {
+        match path {
+            "/echo" => Some(Self::Echo),
+            "/chat" => Some(Self::Chat),
+            _ => None,
+        }
+    }
+
+    pub(super) fn path(self) -> &'static str {
+        match self {
+            Self::Echo => "/echo",
+            Self::Chat => "/chat",
+        }
+    }
+}
+
+/// The `/chat` room: one bounded queue per member. Broadcasting never waits: a member whose
+/// queue is full has fallen too far behind; its queue is closed, and its task closes the
+/// WebSocket with 1008.
+#[derive(Debug, Default)]
+pub(super) struct ChatRoom {
+    members: Mutex<HashMap<u64, Sender<Arc<str>>>>,
+    next_id: AtomicU64,
+}
+
+impl ChatRoom {
+    fn join(&self, queue: usize) -> (u64, Receiver<Arc<str>>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = smol::channel::bounded(queue.max(1));
+        self.lock().insert(id, tx);
+        (id, rx)
+    }
+
+    fn leave(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    fn broadcast(&self, text: &str) {
+        let text: Arc<str> = text.into();
+        self.lock()
+            .retain(|_, member| match member.try_send(text.clone()) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    member.close();
+                    false
+                }
+                Err(TrySendError::Closed(_)) => false,
+            });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Sender<Arc<str>>>> {
+        // A panic while holding the lock cannot leave the map half-updated.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Leaves the chat room when the session ends, however it ends.
+struct Membership<'a> {
+    room: &'a ChatRoom,
+    id: u64,
+}
+
+impl Drop for Membership<'_> {
+    fn drop(&mut self) {
+        self.room.leave(self.id);
+    }
+}
+
+/// What woke the session.
+enum Wake {
+    Readable(io::Result<()>),
+    Chat(Result<Arc<str>, smol::channel::RecvError>),
+    Timer,
+    Shutdown,
+}
+
+/// Runs one WebSocket session after the 101; `leftover` holds the bytes that followed the
+/// handshake in the same read. Returns why it ended.
+pub(super) async fn run(
+    socket: &Socket,
+    peer: SocketAddr,
+    leftover: Vec<u8>,
+    endpoint: Endpoint,
+    shared: &Arc<Shared>,
+) -> &'static str {
+    let config = &shared.config;
+    let clock = || shared.started.elapsed();
+    let mut conn = ws::Connection::new(Role::Server, config.ws);
+    conn.handle_input(&leftover, clock());
+    drop(leftover);
+
+    let (membership, inbox) = match endpoint {
+        Endpoint::Chat => {
+            let (id, inbox) = shared.chat.join(config.chat_queue);
+            (
+                Some(Membership {
+                    room: &shared.chat,
+                    id,
+                }),
+                Some(inbox),
+            )
+        }
+        Endpoint::Echo => (None, None),
+    };
+    let mut out = Vec::new();
+    let mut last_input = Instant::now();
+    let mut pinged = false;
+    let mut eof = false;
+    let end = loop {
+        // React to everything the peer did.
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Message(message) => match (endpoint, message) {
+                    (Endpoint::Echo, message) => {
+                        let _ = conn.send(message);
+                    }
+                    (Endpoint::Chat, Message::Text(text)) => shared.chat.broadcast(&text),
+                    // RFC 6455 §7.4.1, 1003: "an endpoint that understands only text data
+                    // MAY send this if it receives a binary message".
+                    (Endpoint::Chat, Message::Binary(_)) => {
+                        let _ = conn.close(CloseCode::UNSUPPORTED, "chat is text only", clock());
+                    }
+                },
+                Event::ProtocolError(e) => {
+                    log::info!("{peer}: {e} ({}) -> close {}", e.rule(), e.close_code().0);
+                }
+                Event::Close { code, .. } => {
+                    log::debug!("{peer}: close {:?} from the client", code.map(|c| c.0));
+                }
+                Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+        // Send what it queued.
+        if conn.poll_transmit(&mut out) > 0 {
+            if let Err(e) = write_all(socket, &out, config.write_timeout).await {
+                log::debug!("{peer}: write failed: {e}");
+                break "write failed or timed out";
+            }
+            out.clear();
+            if out.capacity() > READ_PIECE {
+                out = Vec::new();
+            }
+        }
+        if conn.state() == State::Closed {
+            break if conn.error().is_some() {
+                "protocol error"
+            } else {
+                "closed"
+            };
+        }
+        if eof {
+            break "client closed the TCP connection without a close frame";
+        }
+
+        // Wait for the next thing to do.
+        let now = Instant::now();
+        // Idle pings and the idle close only apply to an open session. Once closing, the
+        // idle deadline is usually past and would fire on every turn: a busy loop inside
+        // one poll until `close_timeout`, holding the executor thread.
+        let idle_deadline = (conn.state() == State::Open).then(|| {
+            last_input
+                + if pinged {
+                    config.ws_idle_timeout
+                } else {
+                    config.ws_ping_interval.min(config.ws_idle_timeout)
+                }
+        });
+        let close_deadline = conn
+            .poll_timeout()
+            .map(|at| now + at.saturating_sub(clock()));
+        let deadline = match (idle_deadline, close_deadline) {
+            (Some(idle), Some(close)) => Some(idle.min(close)),
+            (idle, close) => idle.or(close),
+        };
+        let closing = conn.state() == State::Closing;
+        let readable = async { Wake::Readable(socket.readable().await) };
+        let chat = async {
+            match &inbox {
+                // Once closing, nothing more is sent: stop taking chat messages.
+                Some(inbox) if !closing => Wake::Chat(inbox.recv().await),
+                _ => std::future::pending().await,
+            }
+        };
+        let timer = async {
+            match deadline {
+                Some(deadline) => Timer::at(deadline).await,
+                None => std::future::pending().await,
+            };
+            Wake::Timer
+        };
+        let shutdown = async {
+            if closing {
+                std::future::pending::<()>().await;
+            }
+            shared.shutdown_signal().await;
+            Wake::Shutdown
+        };
+        match readable.or(chat).or(timer).or(shutdown).await {
+            Wake::Readable(Err(e)) => {
+                log::debug!("{peer}: {e}");
+                break "read failed";
+            }
+            Wake::Readable(Ok(())) => {
+                let read = READ_BUF.with(|buf| {
+                    let mut buf = buf.borrow_mut();
+                    let n = socket.get_ref().read(&mut buf)?;
+                    conn.handle_input(&buf[..n], clock());
+                    Ok::<_, io::Error>(n)
+                });
+                match read {
+                    Ok(0) => eof = true,
+                    Ok(_) => {
+                        last_input = Instant::now();
+                        pinged = false;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        log::debug!("{peer}: {e}");
+                        break "read failed";
+                    }
+                }
+            }
+            Wake::Chat(Ok(text)) => {
+                let _ = conn.send(Message::Text(text.to_string()));
+            }
+            Wake::Chat(Err(_)) => {
+                log::info!("{peer}: chat queue overflowed, closing with 1008");
+                let _ = conn.close(
+                    CloseCode::POLICY,
+                    "too slow: chat queue overflowed",
+                    clock(),
+                );
+            }
+            Wake::Timer => {
+                conn.handle_timeout(clock());
+                let silent = last_input.elapsed();
+                if conn.state() == State::Open {
+                    if silent >= config.ws_idle_timeout {
+                        let _ = conn.close(CloseCode::GOING_AWAY, "idle timeout", clock());
+                    } else if silent >= config.ws_ping_interval && !pinged {
+                        let _ = conn.send_ping(b"wiretap");
+                        pinged = true;
+                    }
+                }
+            }
+            Wake::Shutdown => {
+                let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down", clock());
+            }
+        }
+    };
+    drop(membership);
+    // RFC 6455 §7.1.1: the server closes the TCP connection first. Half-close, then give the
+    // client a moment to see our Close before the socket goes.
+    let _ = socket.get_ref().shutdown(Shutdown::Write);
+    let wait = Duration::from_secs(1);
+    async {
+        let _ = socket.readable().await;
+    }
+    .or(async {
+        Timer::after(wait).await;
+    })
+    .await;
+    end
+}
