@@ -429,10 +429,14 @@ fn field_line(window: &[u8], start: usize, end: usize) -> Result<FieldSpan, Erro
         return Err(Error::new(ErrorKind::MissingColon, end));
     };
     let value = window.get(colon + 1..end).unwrap_or_default();
-    let lead = value
-        .iter()
-        .position(|&b| !token::is_ows(b))
-        .unwrap_or(value.len());
+    let lead = match value {
+        // The usual `name: value`, decided without a loop.
+        [b' ', next, ..] if !token::is_ows(*next) => 1,
+        _ => value
+            .iter()
+            .position(|&b| !token::is_ows(b))
+            .unwrap_or(value.len()),
+    };
     let trail = value
         .iter()
         .rev()
