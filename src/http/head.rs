@@ -3,7 +3,7 @@
 //! (Content-Length, Transfer-Encoding) that the request and response rules then judge.
 //!
 //! The scanner works in two passes per line, both tight loops over bytes already in cache:
-//! pass one ([`token::find_ctl`], eight bytes at a time) finds the line end and refuses
+//! pass one ([`token::find_ctl`], 32 bytes at a time) finds the line end and refuses
 //! control bytes and bare CR/LF as soon as it meets them; pass two checks the grammar of the
 //! complete line (token, colon, OWS). Only pass one can stop mid-line, and it resumes where it
 //! stopped, so feeding a head byte by byte costs O(n) in total.
