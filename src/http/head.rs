@@ -3,7 +3,7 @@
 //! (Content-Length, Transfer-Encoding) that the request and response rules then judge.
 //!
 //! The scanner works in two passes per line, both tight loops over bytes already in cache:
-//! pass one ([`token::find_ctl`], eight bytes at a time) finds the line end and refuses
+//! pass one ([`token::find_ctl`], 32 bytes at a time) finds the line end and refuses
 //! control bytes and bare CR/LF as soon as it meets them; pass two checks the grammar of the
 //! complete line (token, colon, OWS). Only pass one can stop mid-line, and it resumes where it
 //! stopped, so feeding a head byte by byte costs O(n) in total.
@@ -196,6 +196,37 @@ pub(crate) struct Scanner {
     after_start_line: bool,
     /// The field lines found so far; the capacity is kept across messages.
     pub(crate) spans: Vec<FieldSpan>,
+    /// The field lines that the framing and Host rules read, in wire order, with their index
+    /// in `spans`: noted as each line is scanned, so that those rules need not compare every
+    /// name again. The capacity is kept across messages.
+    pub(crate) known: Vec<(KnownField, u32)>,
+}
+
+/// The fields a head's rules read (RFC 9112 §3.2, §6), recognised once, as their line is
+/// scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KnownField {
+    /// `Host`.
+    Host,
+    /// `Content-Length`.
+    ContentLength,
+    /// `Transfer-Encoding`.
+    TransferEncoding,
+}
+
+impl KnownField {
+    /// Which of the known fields `name` names, without regard to case.
+    fn of(name: &[u8]) -> Option<Self> {
+        // Length and first letter rule out nearly every other name before any comparison
+        // (`Sec-Fetch-Site` is as long as `Content-Length`, but starts with an S).
+        let (known, want): (Self, &[u8]) = match (name.len(), name.first().map(|b| b | 0x20)) {
+            (4, Some(b'h')) => (Self::Host, b"host"),
+            (14, Some(b'c')) => (Self::ContentLength, b"content-length"),
+            (17, Some(b't')) => (Self::TransferEncoding, b"transfer-encoding"),
+            _ => return None,
+        };
+        name.eq_ignore_ascii_case(want).then_some(known)
+    }
 }
 
 impl Scanner {
@@ -206,6 +237,7 @@ impl Scanner {
         self.fields_start = 0;
         self.after_start_line = false;
         self.spans.clear();
+        self.known.clear();
     }
 
     /// How far the scan has read.
@@ -329,6 +361,12 @@ impl Scanner {
                 Some(b'\r') => match window.get(at + 1) {
                     Some(b'\n') => {
                         let span = field_line(window, start, at)?;
+                        if let Some(known) =
+                            KnownField::of(window.get(span.name()).unwrap_or_default())
+                        {
+                            // Below `max_fields`, which is checked before a line is scanned.
+                            self.known.push((known, self.spans.len() as u32));
+                        }
                         self.spans.push(span);
                         self.line_start = at + 2;
                         self.pos = at + 2;
@@ -350,6 +388,13 @@ impl Scanner {
 /// when the name (and any whitespace after it) runs to `end` with no colon.
 fn colon(window: &[u8], start: usize, end: usize) -> Result<Option<usize>, Error> {
     let line = window.get(start..end).unwrap_or_default();
+    // The usual line, a name of tchar up to the first colon, in two branch-light passes;
+    // anything else is judged byte by byte below, which finds the same colon or the error.
+    if let Some(colon) = token::find_colon(line) {
+        if colon > 0 && token::all_tchar(line.get(..colon).unwrap_or_default()) {
+            return Ok(Some(start + colon));
+        }
+    }
     // field-name = token
     let name_len = line
         .iter()
@@ -384,10 +429,14 @@ fn field_line(window: &[u8], start: usize, end: usize) -> Result<FieldSpan, Erro
         return Err(Error::new(ErrorKind::MissingColon, end));
     };
     let value = window.get(colon + 1..end).unwrap_or_default();
-    let lead = value
-        .iter()
-        .position(|&b| !token::is_ows(b))
-        .unwrap_or(value.len());
+    let lead = match value {
+        // The usual `name: value`, decided without a loop.
+        [b' ', next, ..] if !token::is_ows(*next) => 1,
+        _ => value
+            .iter()
+            .position(|&b| !token::is_ows(b))
+            .unwrap_or(value.len()),
+    };
     let trail = value
         .iter()
         .rev()
@@ -453,16 +502,23 @@ pub(crate) struct Framing {
 
 impl Framing {
     /// Reads Content-Length and Transfer-Encoding from the field lines of a complete head,
-    /// rejecting what no rule can make sense of.
-    pub(crate) fn read(bytes: &[u8], spans: &[FieldSpan]) -> Result<Self, Error> {
+    /// rejecting what no rule can make sense of. `known` is [`Scanner::known`]: only those
+    /// lines are looked at, in wire order.
+    pub(crate) fn read(
+        bytes: &[u8],
+        spans: &[FieldSpan],
+        known: &[(KnownField, u32)],
+    ) -> Result<Self, Error> {
         let mut framing = Self::default();
-        for span in spans {
-            let name = bytes.get(span.name()).unwrap_or_default();
+        for &(kind, index) in known {
+            let Some(span) = spans.get(index as usize) else {
+                continue;
+            };
             let value = bytes.get(span.value()).unwrap_or_default();
-            if name.eq_ignore_ascii_case(b"content-length") {
-                framing.content_length(value, span)?;
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                framing.transfer_encoding(value, span)?;
+            match kind {
+                KnownField::ContentLength => framing.content_length(value, span)?,
+                KnownField::TransferEncoding => framing.transfer_encoding(value, span)?,
+                KnownField::Host => {}
             }
         }
         Ok(framing)

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::head::{field_accessors, Bounds, FieldSpan, Framing, Scanner};
+use super::head::{field_accessors, Bounds, FieldSpan, Framing, KnownField, Scanner};
 use super::token::{REG_NAME, TARGET, TCHAR};
 use super::{BodyKind, Error, ErrorKind, Limits, Status, Version};
 
@@ -142,12 +142,38 @@ struct RequestLine {
 
 /// A complete, valid request head. It owns one copy of its bytes and a small span per field,
 /// nothing per header; every accessor borrows from them.
+///
+/// [`RequestParser::parse_into`] refills a head in place, reusing both buffers, so a loop
+/// that parses many heads allocates only while they grow; [`Default`] gives the empty head
+/// to start from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    bytes: Box<[u8]>,
-    fields: Box<[FieldSpan]>,
+    // Vecs, not boxed slices, so that `parse_into` can keep their capacity.
+    bytes: Vec<u8>,
+    fields: Vec<FieldSpan>,
     line: RequestLine,
     body: BodyKind,
+}
+
+impl Default for RequestHead {
+    /// An empty head, no bytes and no fields (`GET`-less: the method and target are empty,
+    /// the version HTTP/1.1, no body): a buffer for [`RequestParser::parse_into`] to fill.
+    fn default() -> Self {
+        Self {
+            bytes: Vec::new(),
+            fields: Vec::new(),
+            line: RequestLine {
+                start: 0,
+                method_end: 0,
+                target_end: 0,
+                end: 0,
+                method: Method::Extension,
+                form: TargetForm::Origin,
+                version: Version::Http11,
+            },
+            body: BodyKind::None,
+        }
+    }
 }
 
 impl RequestHead {
@@ -306,18 +332,50 @@ impl RequestParser {
     /// says how many bytes the head took; the body (see [`RequestHead::body`]) or the next
     /// request follows. After `Complete` or `Err` the parser is ready for a new message.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Status<RequestHead>, Error> {
+        let mut head = RequestHead::default();
+        Ok(match self.parse_into(buf, &mut head)? {
+            Status::Complete {
+                value: (),
+                consumed,
+            } => Status::Complete {
+                value: head,
+                consumed,
+            },
+            Status::Partial => Status::Partial,
+        })
+    }
+
+    /// Like [`parse`](Self::parse), but `Complete` writes the head into `head`, reusing the
+    /// capacity of its buffers instead of allocating new ones: the steady-state loop of a
+    /// connection or a replay allocates nothing. On `Partial` or `Err`, `head` is untouched.
+    ///
+    /// ```
+    /// use wiretap::http::{RequestHead, RequestParser, Status};
+    ///
+    /// let mut parser = RequestParser::new();
+    /// let mut head = RequestHead::default();
+    /// let wire = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    /// let mut buf = &wire[..];
+    /// let mut paths = Vec::new();
+    /// while let Ok(Status::Complete { consumed, .. }) = parser.parse_into(buf, &mut head) {
+    ///     paths.push(head.target().path().to_owned());
+    ///     buf = &buf[consumed..];
+    /// }
+    /// assert_eq!(paths, ["/a", "/b"]);
+    /// ```
+    pub fn parse_into(&mut self, buf: &[u8], head: &mut RequestHead) -> Result<Status<()>, Error> {
         if buf.len() < self.scanner.pos() {
             // Not the growing buffer of the contract; start over rather than trust old state.
             self.reset();
         }
-        let result = self.advance(buf);
+        let result = self.advance(buf, head);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
         }
         result
     }
 
-    fn advance(&mut self, buf: &[u8]) -> Result<Status<RequestHead>, Error> {
+    fn advance(&mut self, buf: &[u8], head: &mut RequestHead) -> Result<Status<()>, Error> {
         let bounds = Bounds::head(&self.limits);
         let line = match self.state {
             Head::Fields(line) => line,
@@ -342,15 +400,18 @@ impl RequestParser {
         };
         let bytes = buf.get(..end).unwrap_or_default();
         let spans = self.scanner.spans.as_slice();
-        check_host(bytes, spans, line.version, end)?;
-        let body = request_body(&Framing::read(bytes, spans)?, line.version, &self.limits)?;
+        let known = self.scanner.known.as_slice();
+        check_host(bytes, spans, known, line.version, end)?;
+        let framing = Framing::read(bytes, spans, known)?;
+        let body = request_body(&framing, line.version, &self.limits)?;
+        head.bytes.clear();
+        head.bytes.extend_from_slice(bytes);
+        head.fields.clear();
+        head.fields.extend_from_slice(spans);
+        head.line = line;
+        head.body = body;
         Ok(Status::Complete {
-            value: RequestHead {
-                bytes: bytes.into(),
-                fields: spans.into(),
-                line,
-                body,
-            },
+            value: (),
             consumed: end,
         })
     }
@@ -505,6 +566,14 @@ fn is_absolute_form(target: &[u8]) -> bool {
 /// ```
 /// IP literals are checked for their byte classes only; an IPv4address is a reg-name by bytes.
 fn split_host(value: &[u8]) -> Result<(usize, Option<&[u8]>), usize> {
+    // The usual Host, a reg-name without port or percent sign, in one pass with no branch
+    // per byte; the walk below gives the same answer for it, and judges everything else.
+    if value
+        .iter()
+        .fold(true, |ok, &b| ok & REG_NAME[usize::from(b)])
+    {
+        return Ok((value.len(), None));
+    }
     let host_len = if value.first() == Some(&b'[') {
         let close = value.iter().position(|&b| b == b']').ok_or(value.len())?;
         let inside = value.get(1..close).unwrap_or_default();
@@ -556,18 +625,18 @@ fn split_host(value: &[u8]) -> Result<(usize, Option<&[u8]>), usize> {
 fn check_host(
     bytes: &[u8],
     spans: &[FieldSpan],
+    known: &[(KnownField, u32)],
     version: Version,
     end: usize,
 ) -> Result<(), Error> {
     let mut seen = false;
-    for span in spans {
-        if !bytes
-            .get(span.name())
-            .unwrap_or_default()
-            .eq_ignore_ascii_case(b"host")
-        {
+    for &(kind, index) in known {
+        if kind != KnownField::Host {
             continue;
         }
+        let Some(span) = spans.get(index as usize) else {
+            continue;
+        };
         if seen {
             return Err(Error::new(ErrorKind::DuplicateHost, span.name().start));
         }

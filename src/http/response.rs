@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::head::{field_accessors, Bounds, FieldSpan, Framing, Scanner};
+use super::head::{field_accessors, Bounds, FieldSpan, Framing, KnownField, Scanner};
 use super::request::{supported, version_digits};
 use super::{BodyKind, Error, ErrorKind, Limits, Method, Status, Version};
 
@@ -192,7 +192,8 @@ impl ResponseParser {
         };
         let bytes = buf.get(..end).unwrap_or_default();
         let spans = self.scanner.spans.as_slice();
-        let body = response_body(bytes, spans, &line, method)?;
+        let known = self.scanner.known.as_slice();
+        let body = response_body(bytes, spans, known, &line, method)?;
         Ok(Status::Complete {
             value: ResponseHead {
                 bytes: bytes.into(),
@@ -258,6 +259,7 @@ fn status_line(buf: &[u8], span: Range<usize>) -> Result<StatusLine, Error> {
 fn response_body(
     bytes: &[u8],
     spans: &[FieldSpan],
+    known: &[(KnownField, u32)],
     line: &StatusLine,
     method: Method,
 ) -> Result<BodyKind, Error> {
@@ -277,7 +279,7 @@ fn response_body(
     if method == Method::Connect && (200..300).contains(&status) {
         return Ok(BodyKind::Tunnel);
     }
-    let framing = Framing::read(bytes, spans)?;
+    let framing = Framing::read(bytes, spans, known)?;
     if let Some(te) = framing.transfer_encoding {
         if line.version == Version::Http10 {
             return Err(Error::new(ErrorKind::TransferEncodingInHttp10, te));

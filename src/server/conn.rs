@@ -93,6 +93,9 @@ async fn requests(
 ) -> io::Result<&'static str> {
     let config = &shared.config;
     let mut parser = RequestParser::with_limits(config.http.clone());
+    // One head for the connection, refilled by `parse_into` for each request so that a
+    // keep-alive connection stops allocating once its buffers fit.
+    let mut head = RequestHead::default();
     let mut buf: Vec<u8> = Vec::new();
     let mut first = true;
     loop {
@@ -104,12 +107,12 @@ async fn requests(
             config.keep_alive_timeout
         };
         let mut deadline: Option<Instant> = None;
-        let head = loop {
+        loop {
             if !buf.is_empty() {
-                match parser.parse(&buf) {
-                    Ok(Status::Complete { value, consumed }) => {
+                match parser.parse_into(&buf, &mut head) {
+                    Ok(Status::Complete { consumed, .. }) => {
                         buf.drain(..consumed);
-                        break value;
+                        break;
                     }
                     Ok(Status::Partial) => {}
                     Err(e) => {
@@ -132,7 +135,7 @@ async fn requests(
                 Read::Timeout => return Ok("idle timeout"),
                 Read::Shutdown => return Ok("server shutdown"),
             }
-        };
+        }
         first = false;
 
         let target = origin_target(&head);

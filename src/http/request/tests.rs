@@ -527,3 +527,42 @@ fn every_byte_in_a_field_value_is_judged() {
         }
     }
 }
+
+#[test]
+fn parse_into_reuses_a_head_and_agrees_with_parse() {
+    let inputs: [&[u8]; 4] = [
+        b"GET /a HTTP/1.1\r\nHost: a\r\nX-Long: 0123456789abcdef0123456789\r\n\r\n",
+        b"POST /b HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\n\r\n",
+        b"GET /c HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+    ];
+    let mut parser = RequestParser::new();
+    let mut head = RequestHead::default();
+    for input in inputs {
+        let before = head.clone();
+        let want = RequestParser::new().parse(input);
+        match parser.parse_into(input, &mut head) {
+            Ok(Status::Complete { consumed, .. }) => assert_eq!(
+                want,
+                Ok(Status::Complete {
+                    value: head.clone(),
+                    consumed
+                })
+            ),
+            // Partial and Err leave the head as it was.
+            Ok(Status::Partial) => {
+                assert_eq!(want, Ok(Status::Partial));
+                assert_eq!(head, before);
+            }
+            Err(e) => {
+                assert_eq!(want, Err(e));
+                assert_eq!(head, before);
+            }
+        }
+    }
+    assert_eq!(
+        parser.parse_into(b"GET / HT", &mut head),
+        Ok(Status::Partial)
+    );
+    assert_eq!(head.target().path(), "/");
+}
