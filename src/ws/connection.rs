@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::utf8::first_invalid;
 use super::{
     encode_frame, Assembler, CloseCode, Error, Event, FrameDecoder, FrameEvent, Limits, Message,
     Opcode, Role, Status, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD,
@@ -219,6 +220,12 @@ impl Connection {
         *used = 0;
         while self.state() != State::Closed {
             let rest = &buf[*used..];
+            if !self.assembler.is_in_message() {
+                if let Some((event, len)) = self.whole_message(rest) {
+                    *used += len;
+                    return Some(event);
+                }
+            }
             let (event, consumed) = match self.decoder.decode(rest) {
                 Ok(Status::Partial) => {
                     *used = buf.len();
@@ -258,6 +265,41 @@ impl Connection {
             }
         }
         None
+    }
+
+    /// The fast path of [`process`](Self::process), between messages: when `rest` starts
+    /// with a whole unfragmented text or binary frame within the limits, its message, built
+    /// straight from `rest` (one exact allocation, one UTF-8 pass), and the frame's length.
+    /// The assembler, idle before, would be idle after it too, so it is skipped. `None`
+    /// for anything else, with nothing taken.
+    #[inline(always)]
+    fn whole_message(&mut self, rest: &[u8]) -> Option<(Event, usize)> {
+        let frame_start = self.decoder.position();
+        let max_message = self.limits.max_message as u64;
+        let (header, head_len) = self.decoder.decode_whole_frame(rest, |header| {
+            header.fin
+                && matches!(header.opcode, Opcode::Text | Opcode::Binary)
+                && header.payload_len <= max_message
+        })?;
+        // `decode_whole_frame` checked that the payload is in `rest`.
+        let end = head_len + header.payload_len as usize;
+        let mut bytes = rest[head_len..end].to_vec();
+        header.unmask(&mut bytes, 0);
+        let message = if header.opcode == Opcode::Text {
+            match String::from_utf8(bytes) {
+                Ok(text) => Message::Text(text),
+                Err(error) => {
+                    // The offset the assembler's per-piece check gives for the same bytes.
+                    self.frame_start = frame_start;
+                    let in_frame = first_invalid(error.as_bytes()).map_or(0, |bad| bad.offset);
+                    let offset = frame_start + head_len as u64 + in_frame;
+                    return Some((self.fail(Error::InvalidUtf8, offset), end));
+                }
+            }
+        } else {
+            Message::Binary(bytes)
+        };
+        Some((Event::Message(message), end))
     }
 
     /// The next thing the peer did, in order.
@@ -677,6 +719,25 @@ mod tests {
         let run = serve(&wire);
         assert_eq!(run.events, [Event::ProtocolError(Error::InvalidUtf8)]);
         assert_eq!(run.error, Some((Error::InvalidUtf8, 9)));
+    }
+
+    #[test]
+    fn whole_and_piecewise_text_fail_at_the_same_byte() {
+        // A whole frame in one read takes the one-pass path (`whole_message`), every other
+        // split the per-piece check; `serve` asserts that all agree, and here on the offset.
+        let cases: &[(&[u8], u64)] = &[
+            (b"\xff", 0),
+            (b"ok\xc0\xaf", 2),
+            (b"ab\xed\xa0\x80cd", 3),
+            (b"a\xce\xbaz\xf4\x90\x80\x80z", 5),
+            (b"cut \xf0\x90\x80", 7),
+            (b"\xe1\x80\x41", 2),
+        ];
+        for &(text, at) in cases {
+            let run = serve(&client_frames(&[(true, Opcode::Text, text)]));
+            assert_eq!(run.events, [Event::ProtocolError(Error::InvalidUtf8)]);
+            assert_eq!(run.error, Some((Error::InvalidUtf8, 6 + at)), "{text:02x?}");
+        }
     }
 
     #[test]

@@ -288,6 +288,32 @@ impl FrameDecoder {
         self.decode_header(buf)
     }
 
+    /// The fast path for a caller that wants whole frames, such as
+    /// [`Connection`](super::Connection): when the decoder is between frames and `buf` starts
+    /// with a whole frame, header and payload, that breaks no rule and that `accept` takes,
+    /// returns its header and header length and moves past the frame, as its `Header` event
+    /// and a single last `Payload` event would have. Otherwise returns `None` and takes
+    /// nothing: [`decode`](Self::decode) then handles the frame.
+    #[inline]
+    pub(crate) fn decode_whole_frame(
+        &mut self,
+        buf: &[u8],
+        accept: impl FnOnce(&FrameHeader) -> bool,
+    ) -> Option<(FrameHeader, usize)> {
+        if self.in_payload || self.have != 0 || self.failed.is_some() {
+            return None;
+        }
+        let (header, head_len) = parse_whole_header(buf, self.role, self.max_frame)?;
+        // The payload is within `max_frame`, a `usize`, so the conversion cannot truncate.
+        let end = head_len.checked_add(header.payload_len as usize)?;
+        if end > buf.len() || !accept(&header) {
+            return None;
+        }
+        self.position += end as u64;
+        self.frame_start = self.position;
+        Some((header, head_len))
+    }
+
     /// The stream offset of the next byte to decode (bytes taken so far). After an error, the
     /// offset of the offending byte.
     #[inline]

@@ -13,6 +13,7 @@
 //! [`Connection`]: super::Connection
 
 use super::close::ClosePayload;
+use super::utf8::first_invalid;
 use super::{CloseCode, Error, FrameHeader, Limits, Opcode, Utf8Validator, MAX_CONTROL_PAYLOAD};
 
 /// A complete data message.
@@ -349,11 +350,7 @@ impl Assembler {
                 Err(error) => {
                     // Only a whole message gets here. The offending offset is the one the
                     // per-piece check reports for the same bytes fed at once.
-                    let mut validator = Utf8Validator::new();
-                    let bad = validator
-                        .feed(error.as_bytes())
-                        .and_then(|()| validator.finish());
-                    let in_frame = bad.err().map_or(0, |bad| bad.offset);
+                    let in_frame = first_invalid(error.as_bytes()).map_or(0, |bad| bad.offset);
                     return Err(
                         self.fail(Error::InvalidUtf8, header.encoded_len() as u64 + in_frame)
                     );
