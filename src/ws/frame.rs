@@ -272,8 +272,9 @@ impl FrameDecoder {
     /// up without completing a header (or is empty in the middle of a payload).
     // Inlined, with the common cases (a payload piece, a whole header in `buf`) kept small:
     // a frame takes two calls, and an out-of-line call returning the 32-byte result through
-    // memory cost more than the decoding itself for small frames.
-    #[inline]
+    // memory cost more than the decoding itself for small frames. `always`: with a second
+    // caller inside the crate (the connection's loop), LTO stopped inlining it on its own.
+    #[inline(always)]
     pub fn decode(&mut self, buf: &[u8]) -> Result<Status<FrameEvent>, Error> {
         // `in_payload` is only ever set by a header that passed every check, and a failure
         // leaves it unset, so a payload piece needs no look at `failed`.
