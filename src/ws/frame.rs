@@ -338,23 +338,38 @@ impl FrameDecoder {
 
     #[inline]
     fn decode_payload(&mut self, buf: &[u8]) -> Status<FrameEvent> {
-        if self.remaining > 0 && buf.is_empty() {
-            return Status::Partial;
-        }
-        // At most `buf.len()`, so the conversion back to usize cannot truncate.
-        let len = self.remaining.min(buf.len() as u64) as usize;
         let offset = self.payload_offset;
-        self.remaining -= len as u64;
-        self.payload_offset += len as u64;
-        self.position += len as u64;
-        let last = self.remaining == 0;
-        if last {
+        // The common case first: the rest of the payload is in `buf` (small frames, and an
+        // empty payload's single empty piece). At most `buf.len()`, so `len` cannot truncate.
+        if self.remaining <= buf.len() as u64 {
+            let len = self.remaining as usize;
+            self.remaining = 0;
+            self.position += len as u64;
             self.in_payload = false;
             self.have = 0;
             self.frame_start = self.position;
+            return Status::Complete {
+                value: FrameEvent::Payload {
+                    len,
+                    offset,
+                    last: true,
+                },
+                consumed: len,
+            };
         }
+        if buf.is_empty() {
+            return Status::Partial;
+        }
+        let len = buf.len();
+        self.remaining -= len as u64;
+        self.payload_offset += len as u64;
+        self.position += len as u64;
         Status::Complete {
-            value: FrameEvent::Payload { len, offset, last },
+            value: FrameEvent::Payload {
+                len,
+                offset,
+                last: false,
+            },
             consumed: len,
         }
     }
