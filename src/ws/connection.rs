@@ -6,10 +6,10 @@
 //! framing what we send. Not for: sockets, timers or threads; the shell owns those and calls
 //! in.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
+use super::utf8::first_invalid;
 use super::{
     encode_frame, Assembler, CloseCode, Error, Event, FrameDecoder, FrameEvent, Limits, Message,
     Opcode, Role, Status, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD,
@@ -113,7 +113,9 @@ pub struct Connection {
     assembler: Assembler,
     /// Stream offset of the current frame's first byte (for error offsets).
     frame_start: u64,
-    events: VecDeque<Event>,
+    /// The event decoded but not polled yet. There is at most one: decoding stops at each
+    /// event until it is polled.
+    event: Option<Event>,
     /// Input not decoded yet because an earlier event waits to be polled, from `rx_start`.
     rx: Vec<u8>,
     rx_start: usize,
@@ -145,7 +147,7 @@ impl Connection {
             decoder: FrameDecoder::new(role, &limits),
             assembler: Assembler::new(&limits),
             frame_start: 0,
-            events: VecDeque::new(),
+            event: None,
             rx: Vec::new(),
             rx_start: 0,
             tx: Vec::new(),
@@ -195,7 +197,10 @@ impl Connection {
             self.rx.extend_from_slice(bytes);
             return;
         }
-        let used = self.process(bytes);
+        let mut used = 0;
+        if self.event.is_none() {
+            self.event = self.process(bytes, &mut used);
+        }
         if used < bytes.len() && self.state() != State::Closed {
             self.rx.clear();
             self.rx_start = 0;
@@ -203,19 +208,34 @@ impl Connection {
         }
     }
 
-    /// Decodes `buf` until an event is waiting to be polled, the input runs out or the
-    /// connection closes; returns how many bytes it used.
-    fn process(&mut self, buf: &[u8]) -> usize {
-        let mut used = 0;
-        while self.events.is_empty() && self.state() != State::Closed {
-            let rest = &buf[used..];
+    /// Decodes `buf` until the next event, the end of the input or the closing of the
+    /// connection; returns the event and sets `used` to how many bytes it took. The caller
+    /// holds no event (there is at most one waiting), and hands this one to the application
+    /// directly or keeps it.
+    // Inlined into its two callers: so the event is built where `poll_event` returns it,
+    // instead of being copied through return slots (a copy right after the fields were
+    // written stalls on store forwarding, which cost more than decoding a small frame).
+    #[inline(always)]
+    fn process(&mut self, buf: &[u8], used: &mut usize) -> Option<Event> {
+        *used = 0;
+        while self.state() != State::Closed {
+            let rest = &buf[*used..];
+            if !self.assembler.is_in_message() {
+                if let Some((event, len)) = self.whole_message(rest) {
+                    *used += len;
+                    return Some(event);
+                }
+            }
             let (event, consumed) = match self.decoder.decode(rest) {
-                Ok(Status::Partial) => return buf.len(),
+                Ok(Status::Partial) => {
+                    *used = buf.len();
+                    return None;
+                }
                 Ok(Status::Complete { value, consumed }) => (value, consumed),
                 Err(error) => {
                     let offset = self.decoder.error_offset().unwrap_or(self.frame_start);
-                    self.fail(error, offset);
-                    return buf.len();
+                    *used = buf.len();
+                    return Some(self.fail(error, offset));
                 }
             };
             let result = match event {
@@ -230,39 +250,80 @@ impl Connection {
                     self.assembler.handle_payload(&rest[..len], last)
                 }
             };
-            used += consumed;
+            *used += consumed;
             match result {
                 Ok(None) => {}
-                Ok(Some(event)) => self.on_event(event),
+                Ok(Some(event)) => {
+                    self.react(&event);
+                    return Some(event);
+                }
                 Err(error) => {
                     let at = self.assembler.error_frame_offset().unwrap_or(0);
-                    self.fail(error, self.frame_start + at);
-                    return buf.len();
+                    *used = buf.len();
+                    return Some(self.fail(error, self.frame_start + at));
                 }
             }
         }
-        used
+        None
+    }
+
+    /// The fast path of [`process`](Self::process), between messages: when `rest` starts
+    /// with a whole unfragmented text or binary frame within the limits, its message, built
+    /// straight from `rest` (one exact allocation, one UTF-8 pass), and the frame's length.
+    /// The assembler, idle before, would be idle after it too, so it is skipped. `None`
+    /// for anything else, with nothing taken.
+    #[inline(always)]
+    fn whole_message(&mut self, rest: &[u8]) -> Option<(Event, usize)> {
+        let frame_start = self.decoder.position();
+        let max_message = self.limits.max_message as u64;
+        let (header, head_len) = self.decoder.decode_whole_frame(rest, |header| {
+            header.fin
+                && matches!(header.opcode, Opcode::Text | Opcode::Binary)
+                && header.payload_len <= max_message
+        })?;
+        // `decode_whole_frame` checked that the payload is in `rest`.
+        let end = head_len + header.payload_len as usize;
+        let mut bytes = rest[head_len..end].to_vec();
+        header.unmask(&mut bytes, 0);
+        let message = if header.opcode == Opcode::Text {
+            match String::from_utf8(bytes) {
+                Ok(text) => Message::Text(text),
+                Err(error) => {
+                    // The offset the assembler's per-piece check gives for the same bytes.
+                    self.frame_start = frame_start;
+                    let in_frame = first_invalid(error.as_bytes()).map_or(0, |bad| bad.offset);
+                    let offset = frame_start + head_len as u64 + in_frame;
+                    return Some((self.fail(Error::InvalidUtf8, offset), end));
+                }
+            }
+        } else {
+            Message::Binary(bytes)
+        };
+        Some((Event::Message(message), end))
     }
 
     /// The next thing the peer did, in order.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.events.is_empty() && self.rx_start < self.rx.len() {
-            let rx = std::mem::take(&mut self.rx);
-            self.rx_start += self.process(&rx[self.rx_start..]);
-            self.rx = rx;
-            if self.rx_start == self.rx.len() || self.state() == State::Closed {
-                self.rx.clear();
-                self.rx_start = 0;
-                if self.rx.capacity() > IDLE_CAPACITY {
-                    self.rx = Vec::new();
-                }
-            }
+        if self.event.is_some() {
+            return self.event.take();
         }
-        let event = self.events.pop_front();
-        // A burst (say, a thousand pings in one read) must not leave a big queue behind.
-        if event.is_none() && self.events.capacity() * size_of::<Event>() > IDLE_CAPACITY {
-            self.events = VecDeque::new();
+        if self.rx_start == self.rx.len() {
+            return None;
+        }
+        // The event goes straight to the caller, not through `self.event` (see `process`).
+        let rx = std::mem::take(&mut self.rx);
+        let mut used = 0;
+        let event = self.process(&rx[self.rx_start..], &mut used);
+        self.rx_start += used;
+        self.rx = rx;
+        if self.rx_start == self.rx.len() || self.state() == State::Closed {
+            self.rx.clear();
+            self.rx_start = 0;
+            if self.rx.capacity() > IDLE_CAPACITY {
+                self.rx = Vec::new();
+            }
         }
         event
     }
@@ -362,9 +423,11 @@ impl Connection {
         Ok(())
     }
 
-    /// Reacts to what the assembler completed, then reports it.
-    fn on_event(&mut self, event: Event) {
-        match &event {
+    /// Reacts to what the assembler completed (by reference: moving an `Event` through calls
+    /// costs more than a small frame's decoding).
+    #[inline(always)]
+    fn react(&mut self, event: &Event) {
+        match event {
             // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
             // frame in response, unless it already received a Close frame." Each ping gets its
             // pong (§5.5.3 allows answering only the latest; answering all is simpler). Not
@@ -383,15 +446,13 @@ impl Connection {
             }
             _ => {}
         }
-        self.events.push_back(event);
     }
 
     /// RFC 6455 §7.1.7 "_Fail the WebSocket Connection_": "the endpoint SHOULD send a Close
     /// frame with an appropriate status code before proceeding to _Close the WebSocket
-    /// Connection_", and reads nothing more.
-    fn fail(&mut self, error: Error, offset: u64) {
+    /// Connection_", and reads nothing more. Returns the event that reports it.
+    fn fail(&mut self, error: Error, offset: u64) -> Event {
         self.failed = Some((error, offset));
-        self.events.push_back(Event::ProtocolError(error));
         if !self.close_sent {
             // The reason helps whoever reads the peer's logs; every `Display` of `Error` fits.
             let reason = error.to_string();
@@ -402,6 +463,7 @@ impl Connection {
             };
             self.queue_close(Some(error.close_code()), reason);
         }
+        Event::ProtocolError(error)
     }
 
     fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
@@ -660,6 +722,25 @@ mod tests {
     }
 
     #[test]
+    fn whole_and_piecewise_text_fail_at_the_same_byte() {
+        // A whole frame in one read takes the one-pass path (`whole_message`), every other
+        // split the per-piece check; `serve` asserts that all agree, and here on the offset.
+        let cases: &[(&[u8], u64)] = &[
+            (b"\xff", 0),
+            (b"ok\xc0\xaf", 2),
+            (b"ab\xed\xa0\x80cd", 3),
+            (b"a\xce\xbaz\xf4\x90\x80\x80z", 5),
+            (b"cut \xf0\x90\x80", 7),
+            (b"\xe1\x80\x41", 2),
+        ];
+        for &(text, at) in cases {
+            let run = serve(&client_frames(&[(true, Opcode::Text, text)]));
+            assert_eq!(run.events, [Event::ProtocolError(Error::InvalidUtf8)]);
+            assert_eq!(run.error, Some((Error::InvalidUtf8, 6 + at)), "{text:02x?}");
+        }
+    }
+
+    #[test]
     fn echoes_the_peers_close_code_then_ignores_everything() {
         let mut wire = client_frames(&[(true, Opcode::Close, &close_payload(4001, "bye"))]);
         wire.extend_from_slice(&client_frames(&[(true, Opcode::Text, b"late")]));
@@ -876,10 +957,7 @@ mod tests {
 
     /// The connection's size plus the heap capacity it keeps.
     fn idle_bytes(conn: &Connection) -> usize {
-        size_of::<Connection>()
-            + conn.tx.capacity()
-            + conn.events.capacity() * size_of::<Event>()
-            + conn.assembler.buffer_capacity()
+        size_of::<Connection>() + conn.tx.capacity() + conn.assembler.buffer_capacity()
     }
 
     #[test]

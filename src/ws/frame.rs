@@ -125,6 +125,7 @@ pub struct FrameHeader {
 impl FrameHeader {
     /// The header's length on the wire, 2 to 14 bytes. Exact for decoded headers too: the
     /// decoder only accepts minimal length encodings, which are what this counts.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         let ext = match self.payload_len {
             0..=125 => 0,
@@ -136,6 +137,7 @@ impl FrameHeader {
 
     /// The offset in the header of the payload length field: byte 1 for a 7-bit length,
     /// byte 2 for an extended one (where the dissector marks a length error).
+    #[inline]
     pub fn length_field_offset(&self) -> usize {
         if self.payload_len <= 125 {
             1
@@ -169,6 +171,7 @@ impl FrameHeader {
     /// Unmasks (or masks) a piece of this frame's payload in place; `offset` is the piece's
     /// position in the payload, as given by [`FrameEvent::Payload`]. Does nothing for an
     /// unmasked frame.
+    #[inline]
     pub fn unmask(&self, piece: &mut [u8], offset: u64) {
         if let Some(key) = self.mask {
             apply_mask(piece, key, (offset % 4) as usize);
@@ -267,19 +270,54 @@ impl FrameDecoder {
 
     /// Decodes what starts `buf`: a header, a payload piece, or `Partial` when `buf` is used
     /// up without completing a header (or is empty in the middle of a payload).
+    // Inlined, with the common cases (a payload piece, a whole header in `buf`) kept small:
+    // a frame takes two calls, and an out-of-line call returning the 32-byte result through
+    // memory cost more than the decoding itself for small frames. `always`: with a second
+    // caller inside the crate (the connection's loop), LTO stopped inlining it on its own.
+    #[inline(always)]
     pub fn decode(&mut self, buf: &[u8]) -> Result<Status<FrameEvent>, Error> {
-        if let Some((error, _)) = self.failed {
-            return Err(error);
-        }
+        // `in_payload` is only ever set by a header that passed every check, and a failure
+        // leaves it unset, so a payload piece needs no look at `failed`.
         if self.in_payload {
-            Ok(self.decode_payload(buf))
-        } else {
-            self.decode_header(buf)
+            return Ok(self.decode_payload(buf));
         }
+        if self.have == 0 && self.failed.is_none() {
+            if let Some((header, len)) = parse_whole_header(buf, self.role, self.max_frame) {
+                return Ok(self.start_payload(header, len));
+            }
+        }
+        self.decode_header(buf)
+    }
+
+    /// The fast path for a caller that wants whole frames, such as
+    /// [`Connection`](super::Connection): when the decoder is between frames and `buf` starts
+    /// with a whole frame, header and payload, that breaks no rule and that `accept` takes,
+    /// returns its header and header length and moves past the frame, as its `Header` event
+    /// and a single last `Payload` event would have. Otherwise returns `None` and takes
+    /// nothing: [`decode`](Self::decode) then handles the frame.
+    #[inline]
+    pub(crate) fn decode_whole_frame(
+        &mut self,
+        buf: &[u8],
+        accept: impl FnOnce(&FrameHeader) -> bool,
+    ) -> Option<(FrameHeader, usize)> {
+        if self.in_payload || self.have != 0 || self.failed.is_some() {
+            return None;
+        }
+        let (header, head_len) = parse_whole_header(buf, self.role, self.max_frame)?;
+        // The payload is within `max_frame`, a `usize`, so the conversion cannot truncate.
+        let end = head_len.checked_add(header.payload_len as usize)?;
+        if end > buf.len() || !accept(&header) {
+            return None;
+        }
+        self.position += end as u64;
+        self.frame_start = self.position;
+        Some((header, head_len))
     }
 
     /// The stream offset of the next byte to decode (bytes taken so far). After an error, the
     /// offset of the offending byte.
+    #[inline]
     pub fn position(&self) -> u64 {
         self.position
     }
@@ -293,42 +331,58 @@ impl FrameDecoder {
 
     /// True between frames: no header bytes pending and no payload left. At the end of a
     /// capture, false means the stream stopped in the middle of a frame.
+    #[inline]
     pub fn is_between_frames(&self) -> bool {
         !self.in_payload && self.have == 0 && self.failed.is_none()
     }
 
+    #[inline]
     fn decode_payload(&mut self, buf: &[u8]) -> Status<FrameEvent> {
-        if self.remaining > 0 && buf.is_empty() {
-            return Status::Partial;
-        }
-        // At most `buf.len()`, so the conversion back to usize cannot truncate.
-        let len = self.remaining.min(buf.len() as u64) as usize;
         let offset = self.payload_offset;
-        self.remaining -= len as u64;
-        self.payload_offset += len as u64;
-        self.position += len as u64;
-        let last = self.remaining == 0;
-        if last {
+        // The common case first: the rest of the payload is in `buf` (small frames, and an
+        // empty payload's single empty piece). At most `buf.len()`, so `len` cannot truncate.
+        if self.remaining <= buf.len() as u64 {
+            let len = self.remaining as usize;
+            self.remaining = 0;
+            self.position += len as u64;
             self.in_payload = false;
             self.have = 0;
             self.frame_start = self.position;
+            return Status::Complete {
+                value: FrameEvent::Payload {
+                    len,
+                    offset,
+                    last: true,
+                },
+                consumed: len,
+            };
         }
+        if buf.is_empty() {
+            return Status::Partial;
+        }
+        let len = buf.len();
+        self.remaining -= len as u64;
+        self.payload_offset += len as u64;
+        self.position += len as u64;
         Status::Complete {
-            value: FrameEvent::Payload { len, offset, last },
+            value: FrameEvent::Payload {
+                len,
+                offset,
+                last: false,
+            },
             consumed: len,
         }
     }
 
+    /// The slow path of [`decode`](Self::decode): after an error, for a header cut short or
+    /// broken. Gathers the header in `head`, checking each stage as it completes, so that
+    /// the verdict and its offset do not depend on how the stream was cut.
+    #[cold]
+    #[inline(never)]
     fn decode_header(&mut self, buf: &[u8]) -> Result<Status<FrameEvent>, Error> {
-        // Fast path: the whole header is in `buf`, nothing to copy.
-        if self.have == 0 {
-            match check_header(buf, self.role, self.max_frame) {
-                Ok(need) if need <= buf.len() => return Ok(self.start_payload(&buf[..need], need)),
-                Ok(_) => {}
-                Err((error, at)) => return Err(self.fail(error, at)),
-            }
+        if let Some((error, _)) = self.failed {
+            return Err(error);
         }
-        // Slow path: gather the header in `head`, checking each stage as it completes.
         let mut taken = 0;
         loop {
             let have = usize::from(self.have);
@@ -337,8 +391,8 @@ impl FrameDecoder {
                 Err((error, at)) => return Err(self.fail(error, at)),
             };
             if have == need {
-                let head = self.head;
-                return Ok(self.start_payload(&head[..need], taken));
+                let header = parse_checked_header(&self.head[..need]);
+                return Ok(self.start_payload(header, taken));
             }
             let n = (need - have).min(buf.len() - taken);
             if n == 0 {
@@ -351,10 +405,10 @@ impl FrameDecoder {
         }
     }
 
-    /// Enters the payload of the checked, complete header `head`, of which `consumed` bytes
-    /// came from the caller's current buffer.
-    fn start_payload(&mut self, head: &[u8], consumed: usize) -> Status<FrameEvent> {
-        let header = parse_checked_header(head);
+    /// Enters the payload of the checked, complete `header`, of which `consumed` bytes came
+    /// from the caller's current buffer.
+    #[inline]
+    fn start_payload(&mut self, header: FrameHeader, consumed: usize) -> Status<FrameEvent> {
         self.position += consumed as u64;
         self.in_payload = true;
         self.remaining = header.payload_len;
@@ -443,6 +497,71 @@ fn check_header(head: &[u8], role: Role, max_frame: u64) -> Result<usize, (Error
         return Err((Error::FrameTooLarge, 2));
     }
     Ok(need)
+}
+
+/// The fast path of the decoder: the header at the start of `buf` and its length, when the
+/// whole header is there and breaks no rule; `None` otherwise (cut short or broken), and the
+/// staged [`check_header`] then decides. It accepts exactly what `check_header` accepts in
+/// full, reading each byte once.
+#[inline]
+fn parse_whole_header(buf: &[u8], role: Role, max_frame: u64) -> Option<(FrameHeader, usize)> {
+    let [b0, b1, ..] = *buf else {
+        return None;
+    };
+    let opcode = Opcode::from_u8(b0 & 0x0F)?;
+    let fin = b0 & 0x80 != 0;
+    // Reserved bits, and a control frame without FIN.
+    if b0 & 0x70 != 0 || (opcode.is_control() && !fin) {
+        return None;
+    }
+    // Masked exactly when a client sent it.
+    let masked = b1 & 0x80 != 0;
+    if masked != (role == Role::Server) {
+        return None;
+    }
+    let (payload_len, len_end) = match b1 & 0x7F {
+        126 => {
+            let &[hi, lo] = buf.get(2..4)? else {
+                return None;
+            };
+            (u64::from(u16::from_be_bytes([hi, lo])), 4)
+        }
+        127 => {
+            let field: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+            (u64::from_be_bytes(field), 10)
+        }
+        len7 => (u64::from(len7), 2),
+    };
+    // Minimal encodings only (126 for the 16-bit field, 64 Ki for the 64-bit one, whose most
+    // significant bit must be 0), within the frame limit, and at most 125 for control frames.
+    let minimal = match len_end {
+        4 => 126,
+        10 => 0x1_0000,
+        _ => 0,
+    };
+    if payload_len < minimal
+        || payload_len >> 63 != 0
+        || payload_len > max_frame
+        || (opcode.is_control() && payload_len > MAX_CONTROL_PAYLOAD as u64)
+    {
+        return None;
+    }
+    let (mask, end) = if masked {
+        let &[a, b, c, d] = buf.get(len_end..len_end + 4)? else {
+            return None;
+        };
+        (Some([a, b, c, d]), len_end + 4)
+    } else {
+        (None, len_end)
+    };
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len,
+    };
+    Some((header, end))
 }
 
 /// Builds the header from bytes that [`check_header`] accepted in full.

@@ -13,6 +13,7 @@
 //! [`Connection`]: super::Connection
 
 use super::close::ClosePayload;
+use super::utf8::first_invalid;
 use super::{CloseCode, Error, FrameHeader, Limits, Opcode, Utf8Validator, MAX_CONTROL_PAYLOAD};
 
 /// A complete data message.
@@ -231,14 +232,25 @@ impl Assembler {
         }
         self.frame_data_start = self.buf.len();
         // Within `max_message`, so within usize; capped so a bare header costs little.
-        self.buf
-            .reserve(header.payload_len.min(RESERVE_AHEAD) as usize);
+        let ahead = header.payload_len.min(RESERVE_AHEAD) as usize;
+        if self.buf.capacity() == 0 {
+            // The first frame of a message (the last one's buffer went with it): one exact
+            // allocation, without the growth path of `reserve`.
+            self.buf = Vec::with_capacity(ahead);
+        } else {
+            self.buf.reserve(ahead);
+        }
         Ok(())
     }
 
     /// Takes the next piece of the current frame's payload, still masked; `last` marks the
     /// piece that ends the frame. Returns an event when a message or control frame is
     /// complete.
+    // Inlined with `data_payload` into the connection's decoding loop: the finished message
+    // is then built where it is returned instead of being copied out of a return slot right
+    // after its fields were written (a store-forwarding stall per copy, which cost as much
+    // as the rest of a small message's handling).
+    #[inline(always)]
     pub fn handle_payload(&mut self, piece: &[u8], last: bool) -> Result<Option<Event>, Error> {
         let Some(header) = self.frame else {
             // No header came first: a caller bug, not a peer's. Nothing to attach it to.
@@ -289,6 +301,7 @@ impl Assembler {
         }))
     }
 
+    #[inline(always)]
     fn data_payload(
         &mut self,
         header: &FrameHeader,
@@ -303,7 +316,11 @@ impl Assembler {
         }
         self.buf.extend_from_slice(piece);
         header.unmask(&mut self.buf[start..], offset);
-        if self.data == Data::Text {
+        // The whole message in one piece (one unfragmented frame, or the first bytes of a
+        // message after empty fragments): its text is checked once, by `String::from_utf8`
+        // below, which fails no later than the per-piece check would, since nothing follows.
+        let whole_message = start == 0 && last && header.fin;
+        if self.data == Data::Text && !whole_message {
             // RFC 6455 §8.1: "When an endpoint is to interpret a byte stream as UTF-8 but
             // finds that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint
             // MUST _Fail the WebSocket Connection_." Checked per piece, to fail fast.
@@ -325,11 +342,19 @@ impl Assembler {
         let bytes = std::mem::take(&mut self.buf);
         let data = std::mem::replace(&mut self.data, Data::Idle);
         let message = if data == Data::Text {
-            // Validated piece by piece above; `String::from_utf8` checks once more because
-            // that is the only safe way to make a `String` (no `unsafe` here).
+            // A whole message in one piece is checked here only; any other was validated
+            // piece by piece above, and `String::from_utf8` checks once more because that is
+            // the only safe way to make a `String` (no `unsafe` here).
             match String::from_utf8(bytes) {
                 Ok(text) => Message::Text(text),
-                Err(_) => return Err(self.fail(Error::InvalidUtf8, header.encoded_len() as u64)),
+                Err(error) => {
+                    // Only a whole message gets here. The offending offset is the one the
+                    // per-piece check reports for the same bytes fed at once.
+                    let in_frame = first_invalid(error.as_bytes()).map_or(0, |bad| bad.offset);
+                    return Err(
+                        self.fail(Error::InvalidUtf8, header.encoded_len() as u64 + in_frame)
+                    );
+                }
             }
         } else {
             Message::Binary(bytes)

@@ -170,6 +170,15 @@ impl Utf8Validator {
     }
 }
 
+/// Where [`Utf8Validator`] reports `text` invalid when it is fed whole and finished, or
+/// `None` if it is valid. For a text that arrived in one piece and failed
+/// `String::from_utf8`: the same verdict and offset as the per-piece check, computed only
+/// on the (rare) failure.
+pub(crate) fn first_invalid(text: &[u8]) -> Option<InvalidUtf8> {
+    let mut validator = Utf8Validator::new();
+    validator.feed(text).and_then(|()| validator.finish()).err()
+}
+
 /// RFC 3629 §4: the bytes that may start a multi-byte sequence (`C2..DF`, `E0..EF`,
 /// `F0..F4`). Any other non-ASCII byte is wrong in itself.
 fn is_lead(byte: u8) -> bool {
