@@ -301,12 +301,10 @@ async fn respond(
     }
     // Error pages carry a short text body; 304 and HEAD carry none (RFC 9110 §9.3.2, §15.4.5).
     let error_body = match plan {
-        Plan::Refuse { refusal, .. } => format!(
-            "{} {}: {refusal}\n",
-            plan.status(),
-            reason_phrase(plan.status())
-        ),
-        Plan::Redirect { .. } => String::new(),
+        Plan::Refuse { refusal, .. } => {
+            let status = plan.status();
+            format!("{status} {}: {refusal}\n", reason_phrase(status))
+        }
         _ => String::new(),
     };
     let error_len = error_body.len().to_string();
