@@ -156,6 +156,7 @@ done
 mkdir -p "$TMP/www" "$TMP/nginx"
 chmod 755 "$TMP/www"
 head -c 1024 < <(yes 'wiretap load benchmark: 1 KiB of text, served as a static file.') > "$TMP/www/file-1k.txt"
+chmod 644 "$TMP/www/file-1k.txt"
 URL_PATH=/file-1k.txt
 
 start_wiretap() {
@@ -213,6 +214,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 int() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" "$2"; } # field NAME FILE (ws-load key=value)
+load1() { cut -d' ' -f1 /proc/loadavg; }
 order() { if [ $(($1 % 2)) = 1 ]; then echo "$2 $3"; else echo "$3 $2"; fi; }
 ROWS=() DETAILS=()
 
@@ -248,7 +250,7 @@ if wants http; then
             p50=$(awk '$1 == "50%" { print $2 }' "$out") p99=$(awk '$1 == "99%" { print $2 }' "$out")
             echo "   $(int "$rps") req/s, latency p50 $p50 p99 $p99, $errors"
             HTTP_RPS[$name]+="$rps "
-            DETAILS+=("| HTTP 1 KiB | $round | $name | $(int "$rps") req/s | $p50 / $p99 | $errors |")
+            DETAILS+=("| HTTP 1 KiB | $round | $name | $(int "$rps") req/s | $p50 / $p99 | $errors; load $(load1) |")
         done
     done
     # shellcheck disable=SC2086 # one argument per round
@@ -280,7 +282,7 @@ if wants ws; then
                 mps=$(field msgs_per_sec "$out") p50=$(field p50_us "$out") p99=$(field p99_us "$out")
                 echo "   $(int "$mps") msg/s, latency p50 ${p50} us p99 ${p99} us, $(field checked_bytes "$out") bytes checked"
                 MPS[$name]+="$mps "
-                DETAILS+=("| WS $label | $round | $name | $(int "$mps") msg/s | ${p50} / ${p99} us | every byte checked |")
+                DETAILS+=("| WS $label | $round | $name | $(int "$mps") msg/s | ${p50} / ${p99} us | every byte checked; load $(load1) |")
             done
         done
         # shellcheck disable=SC2086 # one argument per round
