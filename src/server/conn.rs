@@ -67,22 +67,18 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shar
 pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
     let socket: Socket = stream.into();
-    let body = b"503 Service Unavailable: too many connections\n";
-    let mut out = Vec::with_capacity(160);
-    let len = body.len().to_string();
-    let date = files::http_date(SystemTime::now());
-    let fields: [(&str, &[u8]); 5] = [
-        ("Date", date.as_bytes()),
-        ("Content-Type", b"text/plain; charset=utf-8"),
-        ("Content-Length", len.as_bytes()),
-        ("Retry-After", b"1"),
-        ("Connection", b"close"),
-    ];
-    if encode_response_head(&mut out, 503, &fields).is_ok() {
-        out.extend_from_slice(body);
-        let _ = write_all(&socket, &out, Duration::from_secs(1)).await;
-    }
-    linger(&socket, shared).await;
+    // A short write timeout: an overloaded server does not wait on a slow reader.
+    let extra: [(&str, &[u8]); 1] = [("Retry-After", b"1")];
+    let timeout = Duration::from_secs(1);
+    answer_and_close(
+        &socket,
+        503,
+        "too many connections",
+        &extra,
+        timeout,
+        shared,
+    )
+    .await;
 }
 
 /// The request loop. Returns why the connection ended.
@@ -358,20 +354,35 @@ async fn respond(
 /// Answers a request that cannot be served (a parser error, a timeout) and ends the
 /// connection: RFC 9112 §9.6, a server that cannot trust the framing any more closes.
 pub(super) async fn respond_error(socket: &Socket, status: u16, why: &str, shared: &Shared) {
+    let timeout = shared.config.write_timeout;
+    answer_and_close(socket, status, why, &[], timeout, shared).await;
+}
+
+/// Writes `status` with a one-line text body saying `why` (plus `extra` fields), then
+/// closes our side and lingers.
+async fn answer_and_close(
+    socket: &Socket,
+    status: u16,
+    why: &str,
+    extra: &[(&str, &[u8])],
+    timeout: Duration,
+    shared: &Shared,
+) {
     let body = format!("{status} {}: {why}\n", reason_phrase(status));
     let len = body.len().to_string();
     let date = files::http_date(SystemTime::now());
-    let fields: [(&str, &[u8]); 5] = [
+    let mut fields: Vec<(&str, &[u8])> = vec![
         ("Date", date.as_bytes()),
         ("Server", b"wiretap"),
         ("Content-Type", b"text/plain; charset=utf-8"),
         ("Content-Length", len.as_bytes()),
         ("Connection", b"close"),
     ];
+    fields.extend_from_slice(extra);
     let mut out = Vec::with_capacity(256);
     if encode_response_head(&mut out, status, &fields).is_ok() {
         out.extend_from_slice(body.as_bytes());
-        let _ = write_all(socket, &out, shared.config.write_timeout).await;
+        let _ = write_all(socket, &out, timeout).await;
     }
     linger(socket, shared).await;
 }
