@@ -14,6 +14,7 @@ use smol::io::AsyncWriteExt as _;
 use smol::net::TcpStream;
 use smol::{Async, Timer};
 
+use super::alarm::{Alarm, Alarms};
 use super::files::{self, Plan};
 use super::websocket::{self, Endpoint};
 use super::Shared;
@@ -70,13 +71,14 @@ pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
     // A short write timeout: an overloaded server does not wait on a slow reader.
     let extra: [(&str, &[u8]); 1] = [("Retry-After", b"1")];
     let timeout = Duration::from_secs(1);
+    let mut alarms = Alarms::new(shared);
     answer_and_close(
         &socket,
         503,
         "too many connections",
         &extra,
         timeout,
-        shared,
+        &mut alarms,
     )
     .await;
 }
@@ -93,6 +95,7 @@ async fn requests(
     // keep-alive connection stops allocating once its buffers fit.
     let mut head = RequestHead::default();
     let mut buf: Vec<u8> = Vec::new();
+    let mut alarms = Alarms::new(shared);
     let mut first = true;
     loop {
         // The head: the keep-alive (or first-byte) wait, then `header_timeout` from the first
@@ -102,6 +105,7 @@ async fn requests(
         } else {
             config.keep_alive_timeout
         };
+        let idle_deadline = Instant::now() + idle;
         let mut deadline: Option<Instant> = None;
         loop {
             if !buf.is_empty() {
@@ -113,19 +117,21 @@ async fn requests(
                     Ok(Status::Partial) => {}
                     Err(e) => {
                         log::info!("{peer}: {} ({}) -> {}", e, e.rule(), e.status());
-                        respond_error(socket, e.status(), &e.to_string(), shared).await;
+                        respond_error(socket, e.status(), &e.to_string(), &mut alarms, shared)
+                            .await;
                         return Ok("bad request");
                     }
                 }
                 deadline.get_or_insert_with(|| Instant::now() + config.header_timeout);
             }
-            let wait = deadline.map_or(idle, |d| d.saturating_duration_since(Instant::now()));
-            match read_more(socket, &mut buf, wait, shared, deadline.is_none()).await? {
+            let until = deadline.unwrap_or(idle_deadline);
+            match read_more(socket, &mut buf, until, &mut alarms, deadline.is_none()).await? {
                 Read::Data => {}
                 Read::Eof if buf.is_empty() => return Ok("closed by client"),
                 Read::Eof => return Ok("client closed inside a request head"),
                 Read::Timeout if deadline.is_some() => {
-                    respond_error(socket, 408, "request head not received in time", shared).await;
+                    let why = "request head not received in time";
+                    respond_error(socket, 408, why, &mut alarms, shared).await;
                     return Ok("header timeout");
                 }
                 Read::Timeout => return Ok("idle timeout"),
@@ -137,7 +143,7 @@ async fn requests(
         let target = origin_target(&head);
         let path = target.split('?').next().unwrap_or("");
         if let Some(endpoint) = Endpoint::at(path) {
-            return upgrade(socket, peer, head, buf, endpoint, shared).await;
+            return upgrade(socket, peer, head, buf, endpoint, alarms, shared).await;
         }
 
         // A body (allowed on any method) is read and dropped so the next request parses.
@@ -152,7 +158,7 @@ async fn requests(
             {
                 write_all(socket, CONTINUE, config.write_timeout).await?;
             }
-            if !discard_body(socket, &head, &mut buf, shared).await? {
+            if !discard_body(socket, &head, &mut buf, &mut alarms, shared).await? {
                 return Ok("request body not received");
             }
         }
@@ -169,7 +175,7 @@ async fn requests(
         log::debug!("{peer}: {} {} -> {}", head.method(), target, plan.status());
         respond(socket, &head, &plan, keep_alive, shared).await?;
         if !keep_alive {
-            linger(socket, shared).await;
+            linger(socket, &mut alarms, shared.config.write_timeout).await;
             return Ok(if shared.shutting_down() {
                 "server shutdown"
             } else {
@@ -212,6 +218,7 @@ async fn upgrade(
     head: RequestHead,
     leftover: Vec<u8>,
     endpoint: Endpoint,
+    mut alarms: Alarms<'_>,
     shared: &Arc<Shared>,
 ) -> io::Result<&'static str> {
     let fields = head.fields().map(|(name, value)| (name.as_bytes(), value));
@@ -222,7 +229,8 @@ async fn upgrade(
             handshake.encode_response(&mut out, None);
             write_all(socket, &out, shared.config.write_timeout).await?;
             log::info!("{peer}: websocket {}", endpoint.path());
-            Ok(websocket::run(socket, peer, leftover, endpoint, shared).await)
+            drop(head);
+            Ok(websocket::run(socket, peer, leftover, endpoint, alarms, shared).await)
         }
         Err(e) => {
             log::info!(
@@ -232,7 +240,7 @@ async fn upgrade(
             );
             e.encode_response(&mut out);
             write_all(socket, &out, shared.config.write_timeout).await?;
-            linger(socket, shared).await;
+            linger(socket, &mut alarms, shared.config.write_timeout).await;
             Ok("websocket handshake refused")
         }
     }
@@ -243,6 +251,7 @@ async fn discard_body(
     socket: &Socket,
     head: &RequestHead,
     buf: &mut Vec<u8>,
+    alarms: &mut Alarms<'_>,
     shared: &Arc<Shared>,
 ) -> io::Result<bool> {
     let mut decoder = BodyDecoder::with_limits(head.body(), &shared.config.http);
@@ -260,15 +269,17 @@ async fn discard_body(
                 }
             }
             Err(e) => {
-                respond_error(socket, e.status(), &e.to_string(), shared).await;
+                respond_error(socket, e.status(), &e.to_string(), alarms, shared).await;
                 return Ok(false);
             }
         }
         // Keep what is buffered small: the body is dropped as it arrives.
-        match read_more(socket, buf, shared.config.header_timeout, shared, false).await? {
+        let until = Instant::now() + shared.config.header_timeout;
+        match read_more(socket, buf, until, alarms, false).await? {
             Read::Data => {}
             Read::Timeout => {
-                respond_error(socket, 408, "request body not received in time", shared).await;
+                let why = "request body not received in time";
+                respond_error(socket, 408, why, alarms, shared).await;
                 return Ok(false);
             }
             Read::Eof | Read::Shutdown => return Ok(false),
@@ -353,9 +364,15 @@ async fn respond(
 
 /// Answers a request that cannot be served (a parser error, a timeout) and ends the
 /// connection: RFC 9112 §9.6, a server that cannot trust the framing any more closes.
-pub(super) async fn respond_error(socket: &Socket, status: u16, why: &str, shared: &Shared) {
+async fn respond_error(
+    socket: &Socket,
+    status: u16,
+    why: &str,
+    alarms: &mut Alarms<'_>,
+    shared: &Shared,
+) {
     let timeout = shared.config.write_timeout;
-    answer_and_close(socket, status, why, &[], timeout, shared).await;
+    answer_and_close(socket, status, why, &[], timeout, alarms).await;
 }
 
 /// Writes `status` with a one-line text body saying `why` (plus `extra` fields), then
@@ -366,7 +383,7 @@ async fn answer_and_close(
     why: &str,
     extra: &[(&str, &[u8])],
     timeout: Duration,
-    shared: &Shared,
+    alarms: &mut Alarms<'_>,
 ) {
     let body = format!("{status} {}: {why}\n", reason_phrase(status));
     let len = body.len().to_string();
@@ -384,41 +401,28 @@ async fn answer_and_close(
         out.extend_from_slice(body.as_bytes());
         let _ = write_all(socket, &out, timeout).await;
     }
-    linger(socket, shared).await;
+    linger(socket, alarms, timeout).await;
 }
 
-/// Waits up to `wait` for bytes and appends them to `buf`. `idle` says whether a server
+/// Waits until `deadline` for bytes and appends them to `buf`. `idle` says whether a server
 /// shutdown may interrupt the wait (only between requests; a started request finishes).
 pub(super) async fn read_more(
     socket: &Socket,
     buf: &mut Vec<u8>,
-    wait: Duration,
-    shared: &Shared,
+    deadline: Instant,
+    alarms: &mut Alarms<'_>,
     idle: bool,
 ) -> io::Result<Read> {
     enum Wake {
         Ready(io::Result<()>),
-        Timeout,
-        Shutdown,
+        Alarm(Alarm),
     }
     let ready = async { Wake::Ready(socket.readable().await) };
-    let timeout = async {
-        Timer::after(wait).await;
-        Wake::Timeout
-    };
-    let wake = if idle {
-        let shutdown = async {
-            shared.shutdown_signal().await;
-            Wake::Shutdown
-        };
-        ready.or(timeout).or(shutdown).await
-    } else {
-        ready.or(timeout).await
-    };
-    match wake {
+    let alarm = async { Wake::Alarm(alarms.wait(Some(deadline), idle).await) };
+    match ready.or(alarm).await {
         Wake::Ready(result) => result?,
-        Wake::Timeout => return Ok(Read::Timeout),
-        Wake::Shutdown => return Ok(Read::Shutdown),
+        Wake::Alarm(Alarm::Deadline) => return Ok(Read::Timeout),
+        Wake::Alarm(Alarm::Shutdown) => return Ok(Read::Shutdown),
     }
     let start = buf.len();
     buf.resize(start + 16 * 1024, 0);
@@ -459,18 +463,54 @@ pub(super) async fn write_all(socket: &Socket, bytes: &[u8], timeout: Duration) 
     write.or(expire).await
 }
 
+/// Writes every buffer of `parts`, then `last`, as one stream: vectored writes, so a frame
+/// header and the payload buffer behind it leave in one system call (and one segment).
+/// Fails like [`write_all`].
+pub(super) async fn write_all_vectored(
+    socket: &Socket,
+    parts: &[Vec<u8>],
+    last: &[u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> = parts
+        .iter()
+        .map(|part| io::IoSlice::new(part))
+        .chain(std::iter::once(io::IoSlice::new(last)))
+        .filter(|slice| !slice.is_empty())
+        .collect();
+    let mut writer: &Async<std::net::TcpStream> = socket;
+    let write = async {
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            let n = writer.write_vectored(slices).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            io::IoSlice::advance_slices(&mut slices, n);
+        }
+        Ok(())
+    };
+    let expire = async {
+        Timer::after(timeout).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "peer stopped reading",
+        ))
+    };
+    write.or(expire).await
+}
+
 /// Closes our side and drains what the peer still sends for a moment, so that our last
 /// response is not destroyed by a reset (closing a socket with unread input sends RST,
 /// which can discard data the peer has not read yet).
-pub(super) async fn linger(socket: &Socket, shared: &Shared) {
+pub(super) async fn linger(socket: &Socket, alarms: &mut Alarms<'_>, wait: Duration) {
     let _ = socket.get_ref().shutdown(Shutdown::Write);
-    let deadline = Instant::now() + Duration::from_secs(1).min(shared.config.write_timeout);
+    let deadline = Instant::now() + Duration::from_secs(1).min(wait);
     let mut sink = Vec::new();
     let mut drained = 0usize;
     while drained < 256 * 1024 {
-        let wait = deadline.saturating_duration_since(Instant::now());
         sink.clear();
-        match read_more(socket, &mut sink, wait, shared, false).await {
+        match read_more(socket, &mut sink, deadline, alarms, false).await {
             Ok(Read::Data) => drained += sink.len(),
             _ => break,
         }

@@ -18,6 +18,7 @@
 //! read into a per-thread buffer and handed to the sans-IO parsers at once, so an idle
 //! WebSocket costs its `ws::Connection` and its task, not a 64 KiB buffer.
 
+mod alarm;
 mod conn;
 pub mod files;
 mod websocket;

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use smol::channel::{Receiver, Sender, TrySendError};
 use smol::future::FutureExt as _;
-use smol::Timer;
 
-use super::conn::{write_all, Socket};
+use super::alarm::{Alarm, Alarms};
+use super::conn::{write_all, write_all_vectored, Socket};
 use super::Shared;
 use crate::ws::{self, CloseCode, Event, Message, Role, State};
 
@@ -111,8 +111,7 @@ impl Drop for Membership<'_> {
 enum Wake {
     Readable(io::Result<()>),
     Chat(Result<Arc<str>, smol::channel::RecvError>),
-    Timer,
-    Shutdown,
+    Alarm(Alarm),
 }
 
 /// Runs one WebSocket session after the 101; `leftover` holds the bytes that followed the
@@ -122,6 +121,7 @@ pub(super) async fn run(
     peer: SocketAddr,
     leftover: Vec<u8>,
     endpoint: Endpoint,
+    mut alarms: Alarms<'_>,
     shared: &Arc<Shared>,
 ) -> &'static str {
     let config = &shared.config;
@@ -144,6 +144,7 @@ pub(super) async fn run(
         Endpoint::Echo => (None, None),
     };
     let mut out = Vec::new();
+    let mut parts = Vec::new();
     let mut last_input = Instant::now();
     let mut pinged = false;
     let mut eof = false;
@@ -172,11 +173,17 @@ pub(super) async fn run(
             }
         }
         // Send what it queued.
-        if conn.poll_transmit(&mut out) > 0 {
-            if let Err(e) = write_all(socket, &out, config.write_timeout).await {
+        if conn.poll_transmit_vectored(&mut parts, &mut out) > 0 {
+            let written = if parts.is_empty() {
+                write_all(socket, &out, config.write_timeout).await
+            } else {
+                write_all_vectored(socket, &parts, &out, config.write_timeout).await
+            };
+            if let Err(e) = written {
                 log::debug!("{peer}: write failed: {e}");
                 break "write failed or timed out";
             }
+            parts.clear();
             out.clear();
             if out.capacity() > READ_PIECE {
                 out = Vec::new();
@@ -222,21 +229,9 @@ pub(super) async fn run(
                 _ => std::future::pending().await,
             }
         };
-        let timer = async {
-            match deadline {
-                Some(deadline) => Timer::at(deadline).await,
-                None => std::future::pending().await,
-            };
-            Wake::Timer
-        };
-        let shutdown = async {
-            if closing {
-                std::future::pending::<()>().await;
-            }
-            shared.shutdown_signal().await;
-            Wake::Shutdown
-        };
-        match readable.or(chat).or(timer).or(shutdown).await {
+        // Once closing, a shutdown changes nothing: our Close is already out.
+        let alarm = async { Wake::Alarm(alarms.wait(deadline, !closing).await) };
+        match readable.or(chat).or(alarm).await {
             Wake::Readable(Err(e)) => {
                 log::debug!("{peer}: {e}");
                 break "read failed";
@@ -272,7 +267,7 @@ pub(super) async fn run(
                     clock(),
                 );
             }
-            Wake::Timer => {
+            Wake::Alarm(Alarm::Deadline) => {
                 conn.handle_timeout(clock());
                 let silent = last_input.elapsed();
                 if conn.state() == State::Open {
@@ -284,7 +279,7 @@ pub(super) async fn run(
                     }
                 }
             }
-            Wake::Shutdown => {
+            Wake::Alarm(Alarm::Shutdown) => {
                 let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down", clock());
             }
         }
@@ -293,12 +288,12 @@ pub(super) async fn run(
     // RFC 6455 §7.1.1: the server closes the TCP connection first. Half-close, then give the
     // client a moment to see our Close before the socket goes.
     let _ = socket.get_ref().shutdown(Shutdown::Write);
-    let wait = Duration::from_secs(1);
+    let until = Instant::now() + Duration::from_secs(1);
     async {
         let _ = socket.readable().await;
     }
     .or(async {
-        Timer::after(wait).await;
+        alarms.wait(Some(until), false).await;
     })
     .await;
     end

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::utf8::first_invalid;
 use super::{
-    encode_frame, Assembler, CloseCode, Error, Event, FrameDecoder, FrameEvent, Limits, Message,
-    Opcode, Role, Status, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD,
+    encode_frame, Assembler, CloseCode, Error, Event, FrameDecoder, FrameEvent, FrameHeader,
+    Limits, Message, Opcode, Role, Status, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD,
 };
 
 /// Where the closing handshake stands (RFC 6455 §7).
@@ -64,6 +64,11 @@ impl std::error::Error for UsageError {}
 /// Capacity the transmit buffer and the event queue may keep while idle: the server aims at
 /// 4 KiB or less per idle connection, and the `Connection` itself is about 500 bytes.
 const IDLE_CAPACITY: usize = 1024;
+
+/// From this payload size on, a server's [`Connection::send`] keeps the message's buffer
+/// instead of copying it behind the frame header. Below it, one copy into the shared
+/// transmit buffer costs less than a buffer of its own and a longer vectored write.
+pub const OWNED_PAYLOAD_MIN: usize = 16 * 1024;
 
 /// One WebSocket connection, sans-IO.
 ///
@@ -119,7 +124,11 @@ pub struct Connection {
     /// Input not decoded yet because an earlier event waits to be polled, from `rx_start`.
     rx: Vec<u8>,
     rx_start: usize,
-    /// Encoded frames waiting for `poll_transmit`.
+    /// Whole buffers to send before `tx`: the header bytes queued so far, then a large
+    /// payload that was handed over by value and is sent from its own buffer (see
+    /// [`poll_transmit_vectored`](Self::poll_transmit_vectored)).
+    tx_parts: Vec<Vec<u8>>,
+    /// Encoded frames waiting for `poll_transmit`, after `tx_parts`.
     tx: Vec<u8>,
     /// Our Close is queued: it is the last frame we send.
     close_sent: bool,
@@ -150,6 +159,7 @@ impl Connection {
             event: None,
             rx: Vec::new(),
             rx_start: 0,
+            tx_parts: Vec::new(),
             tx: Vec::new(),
             close_sent: false,
             close_received: false,
@@ -332,6 +342,37 @@ impl Connection {
     /// buffers are swapped instead of copied, so a caller that reuses one `Vec` moves no
     /// payload twice and allocates nothing per frame.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        let mut parts = Vec::new();
+        let mut n = self.poll_transmit_parts(&mut parts);
+        for part in &parts {
+            out.extend_from_slice(part);
+        }
+        n += self.poll_transmit_tx(out);
+        n
+    }
+
+    /// Like [`poll_transmit`](Self::poll_transmit), without copying large payloads: first
+    /// appends to `parts` whole buffers to send in order (a payload of at least
+    /// [`OWNED_PAYLOAD_MIN`] bytes that [`send`](Self::send) took by value, with the header
+    /// bytes queued before it), then the remaining bytes to `out`. What goes on the wire is
+    /// `parts` in order, then `out`: one vectored write, and an echo of a 64 KiB message
+    /// copies nothing in user space. Returns the total length.
+    pub fn poll_transmit_vectored(&mut self, parts: &mut Vec<Vec<u8>>, out: &mut Vec<u8>) -> usize {
+        self.poll_transmit_parts(parts) + self.poll_transmit_tx(out)
+    }
+
+    fn poll_transmit_parts(&mut self, parts: &mut Vec<Vec<u8>>) -> usize {
+        let n = self.tx_parts.iter().map(Vec::len).sum();
+        if parts.is_empty() {
+            // Swapped, so that the caller's emptied list comes back here for reuse.
+            std::mem::swap(parts, &mut self.tx_parts);
+        } else {
+            parts.append(&mut self.tx_parts);
+        }
+        n
+    }
+
+    fn poll_transmit_tx(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.tx.len();
         if n == 0 {
             return 0;
@@ -366,10 +407,30 @@ impl Connection {
         }
     }
 
-    /// Queues a message, as a single frame.
+    /// Queues a message, as a single frame. As a server, a payload of at least
+    /// [`OWNED_PAYLOAD_MIN`] bytes is kept as it is and sent from its own buffer (see
+    /// [`poll_transmit_vectored`](Self::poll_transmit_vectored)) instead of being copied.
     pub fn send(&mut self, message: Message) -> Result<(), UsageError> {
         self.check_open()?;
-        self.queue(true, message.opcode(), message.as_bytes());
+        let opcode = message.opcode();
+        if self.role == Role::Server && message.as_bytes().len() >= OWNED_PAYLOAD_MIN {
+            let payload = match message {
+                Message::Text(text) => text.into_bytes(),
+                Message::Binary(bytes) => bytes,
+            };
+            let header = FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode,
+                mask: None,
+                payload_len: payload.len() as u64,
+            };
+            header.encode(&mut self.tx);
+            self.tx_parts.push(std::mem::take(&mut self.tx));
+            self.tx_parts.push(payload);
+        } else {
+            self.queue(true, opcode, message.as_bytes());
+        }
         Ok(())
     }
 

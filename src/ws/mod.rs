@@ -118,7 +118,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use close::{encode_close_payload, CloseCode, ClosePayload, MAX_CLOSE_REASON};
-pub use connection::{Connection, State, UsageError};
+pub use connection::{Connection, State, UsageError, OWNED_PAYLOAD_MIN};
 pub use frame::{
     encode_frame, FrameDecoder, FrameEvent, FrameHeader, Opcode, MAX_CONTROL_PAYLOAD,
     MAX_HEADER_LEN,
