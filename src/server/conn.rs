@@ -4,8 +4,9 @@
 //! Not for: parsing (the sans-IO [`http`](crate::http) room does that) or deciding which
 //! file answers (that is [`files`](super::files)). This module only moves bytes and time.
 
-use std::io::{self, Read as _, Seek as _, SeekFrom};
+use std::io::{self, Read as _};
 use std::net::{Shutdown, SocketAddr};
+use std::os::unix::fs::FileExt as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -327,28 +328,36 @@ async fn respond(
     match plan {
         Plan::Serve {
             path,
+            file,
             range,
             body: true,
             ..
         } => {
-            let mut file = std::fs::File::open(path)?;
-            file.seek(SeekFrom::Start(range.start))?;
-            let mut left = range.end - range.start;
+            let reopened;
+            let file = match file {
+                Some(file) => file.file(),
+                None => {
+                    reopened = std::fs::File::open(path)?;
+                    &reopened
+                }
+            };
+            let mut at = range.start;
             // Files are read synchronously: from the page cache a 64 KiB read costs
             // microseconds, less than a hop to a blocking pool; a cold disk stalls one
-            // executor thread, a trade a small static server accepts.
+            // executor thread, a trade a small static server accepts. Positioned reads:
+            // no seek, and the plan's file handle stays shareable.
             let first = out.len();
-            let piece = FILE_PIECE.min(usize::try_from(left).unwrap_or(FILE_PIECE));
+            let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
             out.resize(first + piece, 0);
-            file.read_exact(&mut out[first..])?;
-            left -= piece as u64;
+            file.read_exact_at(&mut out[first..], at)?;
+            at += piece as u64;
             // Head and first piece go out in one write: one syscall for a small file.
             write_all(socket, &out, timeout).await?;
-            while left > 0 {
-                let piece = FILE_PIECE.min(usize::try_from(left).unwrap_or(FILE_PIECE));
+            while at < range.end {
+                let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
                 out.resize(piece, 0);
-                file.read_exact(&mut out)?;
-                left -= piece as u64;
+                file.read_exact_at(&mut out, at)?;
+                at += piece as u64;
                 write_all(socket, &out, timeout).await?;
             }
             Ok(())

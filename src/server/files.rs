@@ -56,6 +56,7 @@ use std::fs;
 use std::io;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The file a directory request is answered with.
@@ -204,7 +205,31 @@ pub struct StaticFile {
     pub modified: Option<SystemTime>,
     /// The `Content-Type` field value, from [`content_type`].
     pub content_type: String,
+    /// The file as [`resolve`] opened it, when it did: the very file whose real path was
+    /// checked. Sending from it, rather than opening `path` again, leaves no window in
+    /// which a swapped symlink could change what is sent.
+    pub opened: Option<OpenFile>,
 }
+
+/// An open file shared between the plan and the writer; see [`StaticFile::opened`].
+/// Two are equal when they are the same open file.
+#[derive(Debug, Clone)]
+pub struct OpenFile(Arc<fs::File>);
+
+impl OpenFile {
+    /// The open file.
+    pub fn file(&self) -> &fs::File {
+        &self.0
+    }
+}
+
+impl PartialEq for OpenFile {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OpenFile {}
 
 impl StaticFile {
     /// The strong entity-tag, quotes included: `"<len hex>-<mtime nanos hex>"`.
@@ -301,6 +326,8 @@ pub enum Plan {
         status: u16,
         /// The canonical file path.
         path: PathBuf,
+        /// The file, already open: read from it when present (see [`StaticFile::opened`]).
+        file: Option<OpenFile>,
         /// The bytes to send; `Content-Length` in `headers` is its length.
         range: Range<u64>,
         /// False for HEAD (RFC 9110 §9.3.2: the same fields as GET, no content).
@@ -431,24 +458,41 @@ pub fn resolve(root: &Root, target: &[u8]) -> Result<Resolved, Refusal> {
     for segment in &segments {
         candidate.push(segment);
     }
-    let (real, meta) = contained(root, &candidate)?;
+    let (real, file, meta) = contained(root, &candidate)?;
     if meta.is_dir() {
         if !wants_dir {
             return Ok(Resolved::Redirect(slash_location(&segments, query)));
         }
-        let (index, meta) = contained(root, &real.join(INDEX))?;
-        return regular_file(index, &meta);
+        drop(file);
+        let (index, file, meta) = contained(root, &real.join(INDEX))?;
+        return regular_file(index, file, &meta);
     }
     if wants_dir {
         // `/a.css/` names a directory that is not there.
         return Err(Refusal::NotFound);
     }
-    regular_file(real, &meta)
+    regular_file(real, file, &meta)
 }
 
-/// Canonicalizes `candidate` and proves it is under the root and not hidden.
-fn contained(root: &Root, candidate: &Path) -> Result<(PathBuf, fs::Metadata), Refusal> {
-    let real = fs::canonicalize(candidate).map_err(|_| Refusal::NotFound)?;
+/// Opens `candidate` and proves that what was opened is under the root and not hidden.
+///
+/// The check is on the open file's own path where the platform tells it (Linux:
+/// `/proc/self/fd/N`), so it is about the file that will be sent: no window between the
+/// check and the open. Elsewhere the candidate is canonicalized, which leaves that window.
+/// One `open`, one `readlink` and one `fstat`, where canonicalizing first cost a
+/// `readlink` per path component and a `stat` besides.
+fn contained(root: &Root, candidate: &Path) -> Result<(PathBuf, fs::File, fs::Metadata), Refusal> {
+    let file = open_nonblocking(candidate).map_err(|_| {
+        // A Unix socket cannot be opened at all (ENXIO); say what it is. Both are 404.
+        match fs::metadata(candidate) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => Refusal::NotRegularFile,
+            _ => Refusal::NotFound,
+        }
+    })?;
+    let real = match real_path(&file) {
+        Some(real) => real,
+        None => fs::canonicalize(candidate).map_err(|_| Refusal::NotFound)?,
+    };
     // `Path::starts_with` compares whole components: `/www2` does not start with `/www`.
     let inside = real
         .strip_prefix(root.path())
@@ -462,11 +506,36 @@ fn contained(root: &Root, candidate: &Path) -> Result<(PathBuf, fs::Metadata), R
     if hidden {
         return Err(Refusal::HiddenName);
     }
-    let meta = fs::metadata(&real).map_err(|_| Refusal::NotFound)?;
-    Ok((real, meta))
+    let meta = file.metadata().map_err(|_| Refusal::NotFound)?;
+    Ok((real, file, meta))
 }
 
-fn regular_file(path: PathBuf, meta: &fs::Metadata) -> Result<Resolved, Refusal> {
+/// Opens for reading without blocking: a FIFO in the folder must not hold the thread
+/// until some writer appears (it is then refused as not a regular file).
+fn open_nonblocking(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+/// The path of an open file, as the kernel knows it (symlinks resolved).
+#[cfg(target_os = "linux")]
+fn real_path(file: &fs::File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd as _;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn real_path(_: &fs::File) -> Option<PathBuf> {
+    None
+}
+
+fn regular_file(path: PathBuf, file: fs::File, meta: &fs::Metadata) -> Result<Resolved, Refusal> {
     if meta.is_dir() {
         // `index.html` that is itself a directory.
         return Err(Refusal::NotFound);
@@ -479,6 +548,7 @@ fn regular_file(path: PathBuf, meta: &fs::Metadata) -> Result<Resolved, Refusal>
         len: meta.len(),
         modified: meta.modified().ok(),
         path,
+        opened: Some(OpenFile(Arc::new(file))),
     }))
 }
 
@@ -626,6 +696,7 @@ fn parse_date(value: &[u8]) -> Option<u64> {
 ///     len: 100,
 ///     modified: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
 ///     content_type: "text/plain; charset=utf-8".into(),
+///     opened: None,
 /// };
 /// let now = UNIX_EPOCH + Duration::from_secs(1_700_003_600);
 /// let req = Request { range: Some(b"bytes=-10"), ..Request::new("GET", b"/a.txt") };
@@ -723,6 +794,7 @@ pub fn decide(file: &StaticFile, req: &Request<'_>, now: SystemTime) -> Plan {
     Plan::Serve {
         status,
         path: file.path.clone(),
+        file: file.opened.clone(),
         range,
         body: !head,
         headers,
@@ -1275,6 +1347,7 @@ mod tests {
         let Plan::Serve {
             status,
             path,
+            file,
             range,
             body,
             headers,
@@ -1284,6 +1357,11 @@ mod tests {
         };
         assert_eq!((*status, range.clone(), *body), (200, 0..6, true));
         assert_eq!(path, &fx.www("a.css"));
+        // The plan holds the very file it checked, open and readable.
+        let mut opened = Vec::new();
+        let mut reader = file.as_ref().expect("resolve keeps the file open").file();
+        std::io::Read::read_to_end(&mut reader, &mut opened).unwrap();
+        assert_eq!(opened, fs::read(fx.www("a.css")).unwrap());
         let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
@@ -1392,6 +1470,7 @@ mod tests {
             len,
             modified: Some(UNIX_EPOCH + Duration::new(MTIME_SECS, 123_456_789)),
             content_type: "text/plain; charset=utf-8".to_owned(),
+            opened: None,
         }
     }
 

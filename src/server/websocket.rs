@@ -21,8 +21,9 @@ use super::Shared;
 use crate::ws::{self, CloseCode, Event, Message, Role, State};
 
 /// Bytes taken from the socket per read; the buffer belongs to the executor thread, not to
-/// the connection, so an idle WebSocket holds none.
-const READ_PIECE: usize = 64 * 1024;
+/// the connection, so an idle WebSocket holds none. Larger than a 64 KiB message and its
+/// header, so that such a message usually arrives in one read.
+const READ_PIECE: usize = 128 * 1024;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_PIECE]);
@@ -148,6 +149,9 @@ pub(super) async fn run(
     let mut last_input = Instant::now();
     let mut pinged = false;
     let mut eof = false;
+    // The last read filled the buffer: more is probably waiting, so read again before
+    // asking the reactor (each readiness wait re-arms the socket with `epoll_ctl`).
+    let mut read_again = false;
     let end = loop {
         // React to everything the peer did.
         while let Some(event) = conn.poll_event() {
@@ -185,7 +189,7 @@ pub(super) async fn run(
             }
             parts.clear();
             out.clear();
-            if out.capacity() > READ_PIECE {
+            if out.capacity() > 64 * 1024 {
                 out = Vec::new();
             }
         }
@@ -221,7 +225,13 @@ pub(super) async fn run(
             (idle, close) => idle.or(close),
         };
         let closing = conn.state() == State::Closing;
-        let readable = async { Wake::Readable(socket.readable().await) };
+        let readable = async {
+            if read_again {
+                Wake::Readable(Ok(()))
+            } else {
+                Wake::Readable(socket.readable().await)
+            }
+        };
         let chat = async {
             match &inbox {
                 // Once closing, nothing more is sent: stop taking chat messages.
@@ -237,6 +247,7 @@ pub(super) async fn run(
                 break "read failed";
             }
             Wake::Readable(Ok(())) => {
+                read_again = false;
                 let read = READ_BUF.with(|buf| {
                     let mut buf = buf.borrow_mut();
                     let n = socket.get_ref().read(&mut buf)?;
@@ -245,7 +256,8 @@ pub(super) async fn run(
                 });
                 match read {
                     Ok(0) => eof = true,
-                    Ok(_) => {
+                    Ok(n) => {
+                        read_again = n == READ_PIECE;
                         last_input = Instant::now();
                         pinged = false;
                     }

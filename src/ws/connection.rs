@@ -1037,6 +1037,47 @@ mod tests {
     }
 
     #[test]
+    fn large_payloads_leave_from_their_own_buffer_in_order() {
+        let mut conn = Connection::new(Role::Server, Limits::default());
+        let big = vec![0xa5u8; OWNED_PAYLOAD_MIN];
+        conn.send(Message::from("a")).unwrap();
+        conn.send(Message::Binary(big.clone())).unwrap();
+        conn.send(Message::from("b")).unwrap();
+        conn.send_ping(b"p").unwrap();
+        let mut copied = conn.clone();
+
+        let (mut parts, mut out) = (Vec::new(), Vec::new());
+        let n = conn.poll_transmit_vectored(&mut parts, &mut out);
+        // The first part ends with the big frame's header; the payload is the message's own
+        // buffer; what came after goes to `out`.
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            parts[0],
+            [&[0x81, 0x01, b'a'][..], &[0x82, 126, 0x40, 0x00]].concat()
+        );
+        assert_eq!(parts[1], big);
+        assert_eq!(out, b"\x81\x01b\x89\x01p");
+        let wire = [parts.concat(), out.clone()].concat();
+        assert_eq!(n, wire.len());
+
+        // The copying form sends the same bytes.
+        let mut flat = Vec::new();
+        assert_eq!(copied.poll_transmit(&mut flat), n);
+        assert_eq!(flat, wire);
+        assert_eq!(
+            conn.poll_transmit_vectored(&mut Vec::new(), &mut Vec::new()),
+            0
+        );
+
+        // A client masks: it always copies.
+        let mut client = Connection::new(Role::Client, Limits::default());
+        client.send(Message::Binary(big)).unwrap();
+        let mut parts = Vec::new();
+        client.poll_transmit_vectored(&mut parts, &mut out);
+        assert!(parts.is_empty());
+    }
+
+    #[test]
     fn poll_transmit_appends_after_existing_bytes() {
         let mut conn = Connection::new(Role::Server, Limits::default());
         conn.send(Message::from("a")).unwrap();
