@@ -10,13 +10,6 @@ use clap::{Args, Parser, Subcommand};
 use smol::stream::StreamExt as _;
 use wiretap::server::{Config, Server};
 
-/// mimalloc instead of the system allocator: an echo of a 64 KiB message allocates and frees
-/// 64 KiB buffers at a high rate, and glibc's malloc returns that memory to the kernel and
-/// faults it back in again and again (page faults were 10% of the server's time in
-/// `bench/load.sh`'s 64 KiB echo). mimalloc keeps such pages per thread for reuse.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// An HTTP/1.1 + WebSocket server that records every byte it sees.
 #[derive(Debug, Parser)]
 #[command(version, about)]

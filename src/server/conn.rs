@@ -55,8 +55,16 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shar
     let _ = stream.set_nodelay(true);
     let socket: Socket = stream.into();
     log::debug!("{peer}: connected");
-    let end = match requests(&socket, peer, shared).await {
-        Ok(end) => end,
+    let mut alarms = Alarms::new(shared);
+    // The request loop's state (parser, head, buffers, the futures of a response) is boxed
+    // and freed once it returns: an upgraded connection then holds only its WebSocket
+    // session, which is what an idle WebSocket costs (the task is allocated at the size of
+    // its largest state, and the HTTP one is several times the session's).
+    let end = match Box::pin(requests(&socket, peer, &mut alarms, shared)).await {
+        Ok(Outcome::Closed(end)) => end,
+        Ok(Outcome::Upgraded { leftover, endpoint }) => {
+            websocket::run(&socket, peer, leftover, endpoint, alarms, shared).await
+        }
         Err(e) => {
             log::debug!("{peer}: {e}");
             "i/o error"
@@ -84,19 +92,31 @@ pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
     .await;
 }
 
-/// The request loop. Returns why the connection ended.
+/// How the request loop ended.
+enum Outcome {
+    /// The connection is done, for this reason.
+    Closed(&'static str),
+    /// A valid upgrade was answered with 101: run the endpoint, starting with `leftover`
+    /// (bytes that followed the handshake in the same read).
+    Upgraded {
+        leftover: Vec<u8>,
+        endpoint: Endpoint,
+    },
+}
+
+/// The request loop.
 async fn requests(
     socket: &Socket,
     peer: SocketAddr,
+    alarms: &mut Alarms<'_>,
     shared: &Arc<Shared>,
-) -> io::Result<&'static str> {
+) -> io::Result<Outcome> {
     let config = &shared.config;
     let mut parser = RequestParser::with_limits(config.http.clone());
     // One head for the connection, refilled by `parse_into` for each request so that a
     // keep-alive connection stops allocating once its buffers fit.
     let mut head = RequestHead::default();
     let mut buf: Vec<u8> = Vec::new();
-    let mut alarms = Alarms::new(shared);
     let mut first = true;
     loop {
         // The head: the keep-alive (or first-byte) wait, then `header_timeout` from the first
@@ -118,25 +138,24 @@ async fn requests(
                     Ok(Status::Partial) => {}
                     Err(e) => {
                         log::info!("{peer}: {} ({}) -> {}", e, e.rule(), e.status());
-                        respond_error(socket, e.status(), &e.to_string(), &mut alarms, shared)
-                            .await;
-                        return Ok("bad request");
+                        respond_error(socket, e.status(), &e.to_string(), alarms, shared).await;
+                        return Ok(Outcome::Closed("bad request"));
                     }
                 }
                 deadline.get_or_insert_with(|| Instant::now() + config.header_timeout);
             }
             let until = deadline.unwrap_or(idle_deadline);
-            match read_more(socket, &mut buf, until, &mut alarms, deadline.is_none()).await? {
+            match read_more(socket, &mut buf, until, alarms, deadline.is_none()).await? {
                 Read::Data => {}
-                Read::Eof if buf.is_empty() => return Ok("closed by client"),
-                Read::Eof => return Ok("client closed inside a request head"),
+                Read::Eof if buf.is_empty() => return Ok(Outcome::Closed("closed by client")),
+                Read::Eof => return Ok(Outcome::Closed("client closed inside a request head")),
                 Read::Timeout if deadline.is_some() => {
                     let why = "request head not received in time";
-                    respond_error(socket, 408, why, &mut alarms, shared).await;
-                    return Ok("header timeout");
+                    respond_error(socket, 408, why, alarms, shared).await;
+                    return Ok(Outcome::Closed("header timeout"));
                 }
-                Read::Timeout => return Ok("idle timeout"),
-                Read::Shutdown => return Ok("server shutdown"),
+                Read::Timeout => return Ok(Outcome::Closed("idle timeout")),
+                Read::Shutdown => return Ok(Outcome::Closed("server shutdown")),
             }
         }
         first = false;
@@ -159,8 +178,8 @@ async fn requests(
             {
                 write_all(socket, CONTINUE, config.write_timeout).await?;
             }
-            if !discard_body(socket, &head, &mut buf, &mut alarms, shared).await? {
-                return Ok("request body not received");
+            if !discard_body(socket, &head, &mut buf, alarms, shared).await? {
+                return Ok(Outcome::Closed("request body not received"));
             }
         }
 
@@ -176,12 +195,12 @@ async fn requests(
         log::debug!("{peer}: {} {} -> {}", head.method(), target, plan.status());
         respond(socket, &head, &plan, keep_alive, shared).await?;
         if !keep_alive {
-            linger(socket, &mut alarms, shared.config.write_timeout).await;
-            return Ok(if shared.shutting_down() {
+            linger(socket, alarms, shared.config.write_timeout).await;
+            return Ok(Outcome::Closed(if shared.shutting_down() {
                 "server shutdown"
             } else {
                 "closed by server (Connection: close)"
-            });
+            }));
         }
         // Between requests an idle connection keeps no buffer.
         if buf.is_empty() {
@@ -219,9 +238,9 @@ async fn upgrade(
     head: RequestHead,
     leftover: Vec<u8>,
     endpoint: Endpoint,
-    mut alarms: Alarms<'_>,
+    alarms: &mut Alarms<'_>,
     shared: &Arc<Shared>,
-) -> io::Result<&'static str> {
+) -> io::Result<Outcome> {
     let fields = head.fields().map(|(name, value)| (name.as_bytes(), value));
     let handshake = ws::validate_request(head.method(), head.version() == Version::Http11, fields);
     let mut out = Vec::new();
@@ -230,8 +249,7 @@ async fn upgrade(
             handshake.encode_response(&mut out, None);
             write_all(socket, &out, shared.config.write_timeout).await?;
             log::info!("{peer}: websocket {}", endpoint.path());
-            drop(head);
-            Ok(websocket::run(socket, peer, leftover, endpoint, alarms, shared).await)
+            Ok(Outcome::Upgraded { leftover, endpoint })
         }
         Err(e) => {
             log::info!(
@@ -241,8 +259,8 @@ async fn upgrade(
             );
             e.encode_response(&mut out);
             write_all(socket, &out, shared.config.write_timeout).await?;
-            linger(socket, &mut alarms, shared.config.write_timeout).await;
-            Ok("websocket handshake refused")
+            linger(socket, alarms, shared.config.write_timeout).await;
+            Ok(Outcome::Closed("websocket handshake refused"))
         }
     }
 }
