@@ -187,6 +187,8 @@ fn refuses_a_handshake_without_a_key_with_400() {
     client.send(&ws_request("/echo", "Sec-WebSocket-Version: 13\r\n"));
     let response = client.response(Method::Get);
     assert_eq!(response.status(), 400, "{}", response.body_text());
+    // RFC 9110 §6.6.1: an origin server with a clock sends Date in 4xx answers too.
+    assert!(response.field("date").ends_with(" GMT"), "{response:?}");
     client.expect_closed(Duration::from_secs(3));
 }
 
@@ -202,6 +204,7 @@ fn refuses_version_8_with_426_naming_version_13() {
     let response = client.response(Method::Get);
     assert_eq!(response.status(), 426, "{}", response.body_text());
     assert_eq!(response.field("sec-websocket-version"), "13");
+    assert!(response.field("date").ends_with(" GMT"), "{response:?}");
     client.expect_closed(Duration::from_secs(3));
 }
 

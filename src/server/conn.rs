@@ -257,7 +257,9 @@ async fn upgrade(
                 e.rule(),
                 e.status()
             );
-            e.encode_response(&mut out);
+            let date = files::http_date(SystemTime::now());
+            let extra: [(&str, &[u8]); 2] = [("Date", date.as_bytes()), ("Server", b"wiretap")];
+            e.encode_response_with(&mut out, &extra);
             write_all(socket, &out, shared.config.write_timeout).await?;
             linger(socket, alarms, shared.config.write_timeout).await;
             Ok(Outcome::Closed("websocket handshake refused"))

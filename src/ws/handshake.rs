@@ -204,16 +204,41 @@ impl HandshakeError {
     /// assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
     /// ```
     pub fn encode_response(self, out: &mut Vec<u8>) {
+        self.encode_response_with(out, &[]);
+    }
+
+    /// [`encode_response`](Self::encode_response) with `extra` fields after the status
+    /// line: the shell adds `Date` (RFC 9110 §6.6.1: an origin server with a clock "MUST
+    /// generate a Date header field" in 4xx responses; this sans-IO room has no clock).
+    ///
+    /// ```
+    /// use wiretap::ws::HandshakeError;
+    ///
+    /// let mut out = Vec::new();
+    /// HandshakeError::MissingKey.encode_response_with(&mut out, &[("Date", b"Tue, 24 Nov 2026 19:00:00 GMT")]);
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\nDate: Tue, 24 Nov 2026 19:00:00 GMT\r\n"));
+    /// ```
+    pub fn encode_response_with(self, out: &mut Vec<u8>, extra: &[(&str, &[u8])]) {
         let body = format!("{self}\n");
+        out.extend_from_slice(match self.status() {
+            426 => b"HTTP/1.1 426 Upgrade Required\r\n",
+            _ => b"HTTP/1.1 400 Bad Request\r\n",
+        });
+        for (name, value) in extra {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
         if self.status() == 426 {
             out.extend_from_slice(
-                b"HTTP/1.1 426 Upgrade Required\r\n\
-                  Sec-WebSocket-Version: 13\r\n\
+                b"Sec-WebSocket-Version: 13\r\n\
                   Upgrade: websocket\r\n\
                   Connection: Upgrade, close\r\n",
             );
         } else {
-            out.extend_from_slice(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n");
+            out.extend_from_slice(b"Connection: close\r\n");
         }
         out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
         out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
