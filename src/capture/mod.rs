@@ -66,7 +66,9 @@
 //! end line last. Lines reach the OS within the flush interval (100 ms by default) of
 //! being recorded; they are not fsynced, so a kernel crash may lose the last ones, a
 //! server crash does not. At the end the document is written to `<id>.json.tmp`, fsynced,
-//! renamed to `<id>.json`, and the `.partial` is removed.
+//! renamed to `<id>.json`, and the `.partial` is removed. (The folder itself is not
+//! fsynced after the rename: after a power cut the `.partial` may come back, and the next
+//! start finalizes it again.)
 //!
 //! On start the recorder finalizes every `.partial` it finds (a crash left it): a torn last
 //! line is dropped (`recovered.torn_line`), an invalid line elsewhere moves the file aside

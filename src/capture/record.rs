@@ -491,6 +491,10 @@ impl ConnCapture {
     /// happened: one call, one chunk. Copies the bytes and hands them to the writer
     /// thread; when the writer is behind by `queue_bytes`, waits until it catches up
     /// (never drops). Empty `bytes` record nothing.
+    ///
+    /// Chunks keep the order in which their calls got through; `t` is taken then, so it
+    /// never decreases for calls made one after the other. Two halves of a connection
+    /// recording at once may interleave, as their bytes did on the wire.
     pub async fn record(&self, dir: Direction, bytes: &[u8]) {
         if !self.admit(bytes.len()) {
             return;

@@ -287,6 +287,13 @@ fn recovery_at_start_finalizes_partials_left_by_a_crash() {
     fs::write(dir.path().join(format!("{torn_id}.json.partial")), text).unwrap();
     // A folder may hold files that are not captures: left alone.
     fs::write(dir.path().join("notes.json.partial"), "not a capture").unwrap();
+    // Died before the header reached the disk: nothing to keep.
+    let empty_id = "20261124T191203.123456Z-c999997";
+    fs::write(dir.path().join(format!("{empty_id}.json.partial")), "").unwrap();
+    // Broken in the middle: moved aside, not guessed at.
+    let bad_id = "20261124T191203.123456Z-c999998";
+    let bad = format!("{HEADER}\n{{\"t\":1,\"dir\":\"up\",\"hex\":\"\"}}\n{{\"end\":{{\"t\":2,\"by\":\"client\"}}}}\n");
+    fs::write(dir.path().join(format!("{bad_id}.json.partial")), bad).unwrap();
 
     let recorder = Recorder::start(config(&dir)).unwrap();
     let mut expected = vec![
@@ -300,6 +307,7 @@ fn recovery_at_start_finalizes_partials_left_by_a_crash() {
     let mut names = vec![
         format!("{live_id}.json"),
         format!("{torn_id}.json"),
+        format!("{bad_id}.json.partial.invalid"),
         "notes.json.partial".to_owned(),
     ];
     names.sort();
@@ -615,4 +623,46 @@ fn budget_wakes_a_waiter_when_bytes_are_released() {
     assert!(budget.try_reserve(100));
     budget.close();
     assert!(!smol::block_on(budget.reserve(1)));
+}
+
+#[test]
+fn socket_errors_map_to_end_causes() {
+    use std::io::{Error, ErrorKind};
+    let cases = [
+        (ErrorKind::ConnectionReset, EndBy::Reset),
+        (ErrorKind::BrokenPipe, EndBy::Reset),
+        (ErrorKind::ConnectionAborted, EndBy::Reset),
+        (ErrorKind::TimedOut, EndBy::Timeout),
+        (ErrorKind::PermissionDenied, EndBy::Error),
+    ];
+    for (kind, by) in cases {
+        assert_eq!(EndBy::from_io_error(&Error::from(kind)), by, "{kind:?}");
+    }
+}
+
+#[test]
+fn a_taken_name_gets_a_suffix() {
+    let dir = TempDir::new("collision");
+    fs::create_dir_all(dir.path()).unwrap();
+    let mut header = Capture::new("20261124T191203.123456Z-c000001", "s", "c", "v").header();
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let mut h = header.clone();
+            super::writer::create_partial(dir.path(), &mut h).unwrap();
+            h.id
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "20261124T191203.123456Z-c000001",
+            "20261124T191203.123456Z-c000001-2",
+            "20261124T191203.123456Z-c000001-3"
+        ]
+    );
+    // A finalized capture takes its name too.
+    header.id = "20261124T191203.123456Z-c000002".into();
+    fs::write(dir.path().join(format!("{}.json", header.id)), "{}").unwrap();
+    super::writer::create_partial(dir.path(), &mut header).unwrap();
+    assert_eq!(header.id, "20261124T191203.123456Z-c000002-2");
 }

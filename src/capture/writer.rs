@@ -68,7 +68,7 @@ impl Folder {
                 return false;
             };
             let size = self.finalized.remove(&victim).unwrap_or(0);
-            self.finalized_bytes -= size;
+            self.finalized_bytes = self.finalized_bytes.saturating_sub(size);
             let path = self.dir.join(&victim);
             match fs::remove_file(&path) {
                 Ok(()) => {
@@ -227,6 +227,40 @@ fn copy_chunks(partial: &Path, out: &mut impl Write) -> io::Result<()> {
     }
 }
 
+/// Creates `<id>.json.partial`, never over an existing capture: on a collision the id
+/// gets a suffix (`-2`, `-3`, ...).
+pub(crate) fn create_partial(dir: &Path, header: &mut Header) -> io::Result<File> {
+    let base = header.id.clone();
+    for n in 1u32.. {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken = dir.join(format!("{id}.json")).exists();
+        let opened = if taken {
+            Err(io::ErrorKind::AlreadyExists.into())
+        } else {
+            OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(dir.join(format!("{id}.json.partial")))
+        };
+        match opened {
+            Ok(file) => {
+                if n > 1 {
+                    log::warn!("capture: {base} exists, recording as {id}");
+                }
+                header.id = id;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns by n = 100")
+}
+
 /// File errors: counted each time, logged once per kind until writes work again.
 struct Errors<'a> {
     shared: &'a Shared,
@@ -295,6 +329,8 @@ struct Writer<'a> {
 
 /// Runs the writer until a shutdown (or a simulated crash).
 pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
+    // Whatever happens, waiting callers must not wait for a thread that is gone.
+    let _close = CloseOnDrop(shared);
     let mut w = Writer {
         shared,
         live: HashMap::new(),
@@ -354,10 +390,7 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
                 let _ = done.send(());
             }
             #[cfg(test)]
-            Msg::Crash => {
-                shared.budget.close();
-                return;
-            }
+            Msg::Crash => return,
             Msg::Shutdown => break,
         }
         // Write when the interval is up, or early when buffered lines hold a good part of
@@ -368,7 +401,15 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
         }
     }
     w.shutdown();
-    shared.budget.close();
+}
+
+/// Closes the budget when the writer stops, even by a panic.
+struct CloseOnDrop<'a>(&'a Shared);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.budget.close();
+    }
 }
 
 /// Marks a capture truncated and buffers its truncation line; returns the bytes added.
@@ -421,7 +462,7 @@ impl Writer<'_> {
     }
 
     fn open(&mut self, key: u64, mut header: Header, start: Instant, state: Arc<ConnState>) {
-        let created = self.create_partial(&mut header);
+        let created = create_partial(&self.config().dir, &mut header);
         let mut live = Live {
             partial: self
                 .config()
@@ -466,44 +507,10 @@ impl Writer<'_> {
                 );
                 // Nothing to write into: the truncation stays in memory.
                 live.pending.clear();
+                live.size = 0;
                 self.live.insert(key, live);
             }
         }
-    }
-
-    /// Creates `<id>.json.partial`, never over an existing capture: on a collision the id
-    /// gets a suffix (`-2`, `-3`, ...).
-    fn create_partial(&self, header: &mut Header) -> io::Result<File> {
-        let base = header.id.clone();
-        for n in 1u32.. {
-            let id = if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            };
-            let dir = &self.config().dir;
-            let taken = dir.join(format!("{id}.json")).exists();
-            let opened = if taken {
-                Err(io::ErrorKind::AlreadyExists.into())
-            } else {
-                OpenOptions::new()
-                    .append(true)
-                    .create_new(true)
-                    .open(dir.join(format!("{id}.json.partial")))
-            };
-            match opened {
-                Ok(file) => {
-                    if n > 1 {
-                        log::warn!("capture: {base} exists, recording as {id}");
-                    }
-                    header.id = id;
-                    return Ok(file);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => {}
-                Err(e) => return Err(e),
-            }
-        }
-        unreachable!("the loop returns by n = 100")
     }
 
     /// Registers an open file, closing the least recently written ones over the bound.
@@ -597,7 +604,7 @@ impl Writer<'_> {
         };
         let pending = std::mem::take(&mut live.pending);
         let cost = std::mem::take(&mut live.pending_cost);
-        self.pending_total -= cost;
+        self.pending_total = self.pending_total.saturating_sub(cost);
         self.shared.budget.release(cost);
         if pending.is_empty() || !live.created {
             return;
@@ -627,12 +634,12 @@ impl Writer<'_> {
         let Some(live) = self.live.get_mut(&key) else {
             return;
         };
-        let lost_raw =
-            live.counts[0] - live.written_counts[0] + live.counts[1] - live.written_counts[1];
+        let lost_raw = (live.counts[0] + live.counts[1])
+            .saturating_sub(live.written_counts[0] + live.written_counts[1]);
         bump(&shared.counters.bytes_truncated, lost_raw);
         live.counts = live.written_counts;
-        live.size -= lost;
-        self.folder.live_bytes -= lost;
+        live.size = live.size.saturating_sub(lost);
+        self.folder.live_bytes = self.folder.live_bytes.saturating_sub(lost);
         if let Some(file) = &live.file {
             let _ = file.set_len(live.written);
         }
@@ -702,7 +709,7 @@ impl Writer<'_> {
         let Some(live) = self.live.remove(&key) else {
             return;
         };
-        self.folder.live_bytes -= live.size;
+        self.folder.live_bytes = self.folder.live_bytes.saturating_sub(live.size);
         if !live.created {
             return;
         }
