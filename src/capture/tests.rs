@@ -666,3 +666,48 @@ fn a_taken_name_gets_a_suffix() {
     super::writer::create_partial(dir.path(), &mut header).unwrap();
     assert_eq!(header.id, "20261124T191203.123456Z-c000002-2");
 }
+
+#[test]
+fn a_full_disk_truncates_the_capture_with_write_error() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = TempDir::new("enospc");
+    let recorder = Recorder::start(RecorderConfig {
+        max_open_files: 1,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let a = recorder.open(client, server);
+    let a_id = a.id().to_owned();
+    smol::block_on(a.record(C2S, b"one"));
+    recorder.sync();
+    // `b` takes the only open file; `a`'s is reopened on its next write, onto a "disk"
+    // that answers every write with ENOSPC.
+    let b = recorder.open(client, server);
+    recorder.sync();
+    let partial = dir.path().join(format!("{a_id}.json.partial"));
+    fs::remove_file(&partial).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+    smol::block_on(a.record(S2C, b"two"));
+    recorder.sync();
+    assert_eq!(a.truncated(), Some(TruncationReason::WriteError));
+    smol::block_on(a.record(C2S, b"three"));
+    a.finish(EndBy::Client, None);
+    b.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert_eq!(stats.finalized, 2);
+    assert_eq!(stats.bytes_truncated, 3 + 5);
+    // The cut and the end come from memory. (`one` itself went with the file the test
+    // replaced; on a real full disk it stays in the `.partial` and is copied.)
+    let loaded = load(&dir, &a_id);
+    let truncated = loaded.truncated.unwrap();
+    assert_eq!(truncated.reason, TruncationReason::WriteError);
+    assert_eq!((truncated.c2s, truncated.s2c), (3, 0));
+    assert!(truncated
+        .detail
+        .unwrap()
+        .contains("writing the capture failed"));
+    assert_eq!(loaded.end.by, EndBy::Client);
+}

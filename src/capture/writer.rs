@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -88,7 +88,12 @@ impl Folder {
 pub(crate) fn recover(config: &RecorderConfig) -> io::Result<Folder> {
     let mut recovered = Vec::new();
     for entry in fs::read_dir(&config.dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        // Regular files only: a symlink or a device named like a capture is not ours.
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let path = entry.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -200,9 +205,11 @@ fn write_document(
 
 /// Copies the chunk lines of a `.partial` (all lines after the header that are chunks) into
 /// a document, comma-separated. The lines are the writer's own, so they are copied as
-/// they are; a line without its newline (a write that failed half-way) ends the copy.
-fn copy_chunks(partial: &Path, out: &mut impl Write) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(BATCH, File::open(partial)?);
+/// they are, up to the `written` bytes it knows it wrote; a line without its newline (a
+/// write that failed half-way) ends the copy.
+fn copy_chunks(partial: &Path, written: u64, out: &mut impl Write) -> io::Result<()> {
+    let file = File::open(partial)?.take(written);
+    let mut reader = BufReader::with_capacity(BATCH, file);
     let mut line = Vec::new();
     let mut header = true;
     let mut first = true;
@@ -717,7 +724,7 @@ impl Writer<'_> {
         let path = self.config().dir.join(&name);
         let written = write_document(&path, self.config().fsync, |out| {
             write_document_head(out, &live.header)?;
-            copy_chunks(&live.partial, out)?;
+            copy_chunks(&live.partial, live.written, out)?;
             write_document_tail(out, live.truncated.as_ref(), &end, None)
         });
         match written {
