@@ -193,7 +193,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// An empty capture of this build's format and version, ended at `t = 0` by `by`.
+    /// An empty capture of this build's format and version, without chunks, ended by the
+    /// server at `t = 0`: set `chunks` and `end` to taste.
     pub fn new(
         id: impl Into<String>,
         start: impl Into<String>,
