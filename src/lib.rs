@@ -6,12 +6,15 @@
 //! - [`http`]: sans-IO RFC 9112 request and response parsers and a response writer.
 //! - [`ws`]: sans-IO RFC 6455 handshake, frame codec, message assembly and the server-side
 //!   [`ws::Connection`] state machine.
+//! - [`capture`]: the capture format (v1) that records every byte of a connection, its
+//!   crash-safe writer ([`capture::Recorder`]) and its tolerant reader.
 //! - [`server`]: the parts that touch the file system, the clock or sockets; so far the
 //!   static-file decisions in [`server::files`].
 //!
 //! The parsers know no sockets and no clock: bytes (and, for the connection, the time) go
 //! in, values and events come out. The same code runs in the live server and in replay.
 
+pub mod capture;
 pub mod http;
 pub mod server;
 pub mod ws;

@@ -1,0 +1,713 @@
+//! The format, the reader and the recorder, on real files in fresh temporary folders.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::record::Budget;
+use super::*;
+
+const C2S: Direction = Direction::ClientToServer;
+const S2C: Direction = Direction::ServerToClient;
+
+/// A fresh folder under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = format!(
+            "wiretap-capture-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(unique);
+        let _ = fs::remove_dir_all(&path);
+        Self(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// File names in the folder, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if self.0.is_file() {
+            let _ = fs::remove_file(&self.0);
+        }
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(dir: &TempDir) -> RecorderConfig {
+    RecorderConfig {
+        // Tests that are not about fsync do not pay for it.
+        fsync: false,
+        ..RecorderConfig::new(dir.path())
+    }
+}
+
+fn addrs() -> (SocketAddr, SocketAddr) {
+    (
+        "127.0.0.1:53122".parse().unwrap(),
+        "127.0.0.1:8080".parse().unwrap(),
+    )
+}
+
+fn load(dir: &TempDir, id: &str) -> Capture {
+    let loaded = Capture::load(dir.path().join(format!("{id}.json"))).unwrap();
+    assert_eq!(loaded.warnings, []);
+    loaded.capture
+}
+
+const FIXTURE: &str = include_str!("testdata/v1.json");
+
+#[test]
+fn committed_v1_fixture_always_loads() {
+    // Every version ever written must keep loading: this file is never regenerated.
+    let capture = Capture::from_slice(FIXTURE.as_bytes()).unwrap();
+    assert_eq!(capture.version, 1);
+    assert_eq!(capture.id, "20261124T191203.123456Z-c000042");
+    assert_eq!(capture.start, "2026-11-24T19:12:03.123456Z");
+    assert_eq!(capture.chunks.len(), 8);
+    assert_eq!(capture.chunks_in(C2S).count(), 5);
+    let request = capture.stream(C2S);
+    assert!(request.starts_with(b"GET /echo HTTP/1.1\r\n"));
+    assert!(capture
+        .stream(S2C)
+        .starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    assert_eq!(capture.truncated, None);
+    assert_eq!(capture.end.by, EndBy::Server);
+    assert_eq!(capture.end.detail.as_deref(), Some("websocket closed"));
+    // The canonical layout reproduces the file byte for byte.
+    let mut out = Vec::new();
+    capture.write_to(&mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), FIXTURE);
+}
+
+#[test]
+fn committed_crashed_partial_loads_with_a_torn_line_warning() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/capture/testdata/v1-crashed.json.partial");
+    let loaded = Capture::load(&path).unwrap();
+    let capture = loaded.capture;
+    assert_eq!(capture.chunks.len(), 3);
+    let truncated = capture.truncated.unwrap();
+    assert_eq!(truncated.reason, TruncationReason::ConnectionCap);
+    assert_eq!((truncated.c2s, truncated.s2c), (157, 129));
+    // The end line is torn: skipped, and the capture ends as a crash at the last line.
+    assert!(matches!(
+        loaded.warnings[..],
+        [Warning::TornLastLine { line: 6, .. }, Warning::NoEnd]
+    ));
+    assert_eq!(capture.end.by, EndBy::Crash);
+    assert_eq!(capture.end.t, 1500);
+}
+
+#[test]
+fn rejects_unknown_format_and_future_versions() {
+    let future = FIXTURE.replace("\"version\":1", "\"version\":2");
+    assert!(matches!(
+        Capture::from_slice(future.as_bytes()),
+        Err(LoadError::UnsupportedVersion(2))
+    ));
+    let other = FIXTURE.replace("wiretap-capture", "pcap-ish");
+    let err = Capture::from_slice(other.as_bytes()).unwrap_err();
+    assert!(matches!(&err, LoadError::UnknownFormat(Some(name)) if name == "pcap-ish"));
+    assert!(err.to_string().contains("not a wiretap capture"));
+    assert!(matches!(
+        Capture::from_slice(b"{}"),
+        Err(LoadError::UnknownFormat(None))
+    ));
+    assert!(matches!(Capture::from_slice(b" \n"), Err(LoadError::Empty)));
+    let partial = "{\"format\":\"wiretap-capture\",\"version\":7,\"id\":\"x\"}\n";
+    assert!(matches!(
+        Capture::from_partial_slice(partial.as_bytes()),
+        Err(LoadError::UnsupportedVersion(7))
+    ));
+}
+
+const HEADER: &str = r#"{"format":"wiretap-capture","version":1,"id":"i","start":"2026-11-24T19:12:03.123456Z","client":"127.0.0.1:1","server":"127.0.0.1:2"}"#;
+
+#[test]
+fn partial_with_torn_last_line_loads_with_a_warning() {
+    let text =
+        format!("{HEADER}\n{{\"t\":5,\"dir\":\"c2s\",\"hex\":\"6869\"}}\n{{\"t\":9,\"dir\":\"s2");
+    let loaded = Capture::from_partial_slice(text.as_bytes()).unwrap();
+    assert_eq!(loaded.capture.chunks.len(), 1);
+    assert_eq!(loaded.capture.chunks[0].bytes, b"hi");
+    assert!(matches!(
+        loaded.warnings[..],
+        [Warning::TornLastLine { line: 3, .. }, Warning::NoEnd]
+    ));
+    assert_eq!(
+        loaded.capture.end,
+        End {
+            t: 5,
+            by: EndBy::Crash,
+            detail: None
+        }
+    );
+}
+
+#[test]
+fn partial_with_an_invalid_middle_line_is_an_error() {
+    let text = format!(
+        "{HEADER}\n{{\"t\":5,\"dir\":\"c2s\",\"hex\":\"zz\"}}\n{{\"end\":{{\"t\":9,\"by\":\"client\"}}}}\n"
+    );
+    let err = Capture::from_partial_slice(text.as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, LoadError::Invalid { line: Some(2), .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn complete_partial_loads_without_warnings() {
+    let text = format!(
+        "{HEADER}\n{{\"t\":5,\"dir\":\"c2s\",\"hex\":\"6869\"}}\n{{\"end\":{{\"t\":9,\"by\":\"client\"}}}}\n"
+    );
+    let loaded = Capture::from_partial_slice(text.as_bytes()).unwrap();
+    assert_eq!(loaded.warnings, []);
+    assert_eq!(loaded.capture.end.by, EndBy::Client);
+}
+
+#[test]
+fn write_then_read_keeps_chunks_and_boundaries() {
+    let dir = TempDir::new("roundtrip");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let id = capture.id().to_owned();
+    let sent: Vec<(Direction, Vec<u8>)> = vec![
+        (C2S, b"GET / HTTP/1.1\r\n".to_vec()),
+        (C2S, b"Host: a\r\n\r\n".to_vec()),
+        (S2C, (0..=255).collect()),
+        (C2S, vec![0]),
+        (S2C, vec![0xff; 100_000]),
+    ];
+    smol::block_on(async {
+        for (dir, bytes) in &sent {
+            capture.record(*dir, bytes).await;
+        }
+        // Empty reads are not chunks.
+        capture.record(C2S, b"").await;
+    });
+    capture.finish(EndBy::Client, Some("eof".into()));
+    let stats = recorder.shutdown();
+    assert_eq!(stats.finalized, 1);
+    assert_eq!(stats.bytes_truncated, 0);
+
+    assert_eq!(dir.names(), [format!("{id}.json")]);
+    let loaded = load(&dir, &id);
+    let got: Vec<(Direction, Vec<u8>)> = loaded
+        .chunks
+        .iter()
+        .map(|c| (c.dir, c.bytes.clone()))
+        .collect();
+    assert_eq!(got, sent);
+    assert!(loaded.chunks.windows(2).all(|w| w[0].t <= w[1].t));
+    assert_eq!(loaded.client, "127.0.0.1:53122");
+    assert_eq!(loaded.server, "127.0.0.1:8080");
+    assert_eq!(loaded.truncated, None);
+    assert_eq!(loaded.end.by, EndBy::Client);
+    assert_eq!(loaded.end.detail.as_deref(), Some("eof"));
+    assert!(loaded.end.t >= loaded.chunks.last().unwrap().t);
+    assert!(loaded.id.starts_with(&loaded.start[..4]));
+}
+
+#[test]
+fn finalized_document_is_fsynced_and_has_the_canonical_layout() {
+    let dir = TempDir::new("fsync");
+    let recorder = Recorder::start(RecorderConfig::new(dir.path())).unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let id = capture.id().to_owned();
+    capture.try_record(C2S, b"ab").unwrap();
+    capture.try_record(S2C, b"cd").unwrap();
+    capture.finish(EndBy::Server, None);
+    recorder.shutdown();
+    let text = fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].ends_with(",\"chunks\":["));
+    assert!(lines[1].ends_with(",\"dir\":\"c2s\",\"hex\":\"6162\"},"));
+    assert!(lines[2].ends_with(",\"dir\":\"s2c\",\"hex\":\"6364\"}"));
+    assert!(lines[3].starts_with("],\"truncated\":null,\"end\":{\"t\":"));
+}
+
+#[test]
+fn dropping_a_capture_without_finish_ends_it_as_dropped() {
+    let dir = TempDir::new("dropped");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let id = capture.id().to_owned();
+    drop(capture);
+    recorder.shutdown();
+    let end = load(&dir, &id).end;
+    assert_eq!(
+        (end.by, end.detail.as_deref()),
+        (EndBy::Error, Some("dropped"))
+    );
+}
+
+#[test]
+fn recovery_at_start_finalizes_partials_left_by_a_crash() {
+    let dir = TempDir::new("recovery");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let live = recorder.open(client, server);
+    let live_id = live.id().to_owned();
+    smol::block_on(live.record(C2S, b"hello"));
+    recorder.sync();
+    recorder.crash();
+    // The task that held it would be gone with the process: no end is sent.
+    std::mem::forget(live);
+
+    // A second one written by hand, its last line torn.
+    let torn_id = "20261124T191203.123456Z-c999999";
+    let text = format!(
+        "{}\n{{\"t\":7,\"dir\":\"s2c\",\"hex\":\"6f6b\"}}\n{{\"t\":8,\"di",
+        HEADER.replace("\"i\"", &format!("\"{torn_id}\""))
+    );
+    fs::write(dir.path().join(format!("{torn_id}.json.partial")), text).unwrap();
+    // A folder may hold files that are not captures: left alone.
+    fs::write(dir.path().join("notes.json.partial"), "not a capture").unwrap();
+    // Died before the header reached the disk: nothing to keep.
+    let empty_id = "20261124T191203.123456Z-c999997";
+    fs::write(dir.path().join(format!("{empty_id}.json.partial")), "").unwrap();
+    // Broken in the middle: moved aside, not guessed at.
+    let bad_id = "20261124T191203.123456Z-c999998";
+    let bad = format!("{HEADER}\n{{\"t\":1,\"dir\":\"up\",\"hex\":\"\"}}\n{{\"end\":{{\"t\":2,\"by\":\"client\"}}}}\n");
+    fs::write(dir.path().join(format!("{bad_id}.json.partial")), bad).unwrap();
+
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let mut expected = vec![
+        dir.path().join(format!("{live_id}.json")),
+        dir.path().join(format!("{torn_id}.json")),
+    ];
+    expected.sort();
+    assert_eq!(recorder.recovered(), expected);
+    assert_eq!(recorder.stats().recovered, 2);
+    recorder.shutdown();
+    let mut names = vec![
+        format!("{live_id}.json"),
+        format!("{torn_id}.json"),
+        format!("{bad_id}.json.partial.invalid"),
+        "notes.json.partial".to_owned(),
+    ];
+    names.sort();
+    assert_eq!(dir.names(), names);
+
+    let crashed = load(&dir, &live_id);
+    assert_eq!(crashed.chunks.len(), 1);
+    assert_eq!(crashed.chunks[0].bytes, b"hello");
+    assert_eq!(crashed.end.by, EndBy::Crash);
+    assert_eq!(crashed.end.t, crashed.chunks[0].t);
+    assert!(!crashed.recovered.unwrap().torn_line);
+
+    let torn = load(&dir, torn_id);
+    assert_eq!(torn.chunks.len(), 1);
+    assert_eq!(torn.end.by, EndBy::Crash);
+    assert_eq!(torn.end.t, 7);
+    let recovered = torn.recovered.unwrap();
+    assert!(recovered.torn_line);
+    assert!(recovered.detail.unwrap().contains("torn last line 3"));
+}
+
+#[test]
+fn connection_cap_truncates_before_the_chunk_that_would_pass_it() {
+    let dir = TempDir::new("conncap");
+    let recorder = Recorder::start(RecorderConfig {
+        max_connection_bytes: 10,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let id = capture.id().to_owned();
+    smol::block_on(async {
+        capture.record(C2S, b"abcd").await; // 4
+        capture.record(S2C, b"efgh").await; // 8
+        capture.record(C2S, b"ijk").await; // 11: over the cap, left out
+        capture.record(S2C, b"l").await; // after the cut: left out too
+    });
+    assert_eq!(capture.truncated(), Some(TruncationReason::ConnectionCap));
+    capture.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert_eq!(stats.bytes_recorded, 8);
+    assert_eq!(stats.bytes_truncated, 4);
+    assert_eq!(stats.truncated, 1);
+
+    let loaded = load(&dir, &id);
+    assert_eq!(loaded.chunks.len(), 2);
+    let truncated = loaded.truncated.unwrap();
+    assert_eq!(truncated.reason, TruncationReason::ConnectionCap);
+    assert_eq!((truncated.c2s, truncated.s2c), (4, 4));
+    assert!(truncated.t >= loaded.chunks[1].t);
+    assert_eq!(loaded.end.by, EndBy::Client);
+}
+
+#[test]
+fn folder_cap_deletes_the_oldest_finalized_captures_first() {
+    let dir = TempDir::new("foldercap");
+    let recorder = Recorder::start(RecorderConfig {
+        max_folder_bytes: 10_000,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        let capture = recorder.open(client, server);
+        ids.push(capture.id().to_owned());
+        // About 2 KB of hex per capture.
+        capture.try_record(C2S, &[7; 1000]).unwrap();
+        capture.finish(EndBy::Client, None);
+        recorder.sync();
+    }
+    let stats = recorder.shutdown();
+    assert!(stats.deleted >= 3, "{stats:?}");
+    assert_eq!(stats.truncated, 0);
+    let names = dir.names();
+    // The newest survive, the oldest went first.
+    let kept: Vec<String> = ids[ids.len() - names.len()..]
+        .iter()
+        .map(|id| format!("{id}.json"))
+        .collect();
+    assert_eq!(names, kept);
+    let size: u64 = names
+        .iter()
+        .map(|n| fs::metadata(dir.path().join(n)).unwrap().len())
+        .sum();
+    assert!(size <= 10_000, "{size}");
+}
+
+#[test]
+fn folder_cap_truncates_when_only_live_captures_are_left() {
+    let dir = TempDir::new("foldercap-live");
+    let recorder = Recorder::start(RecorderConfig {
+        max_folder_bytes: 3_000,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let a = recorder.open(client, server);
+    let b = recorder.open(client, server);
+    a.try_record(C2S, &[1; 1000]).unwrap(); // about 2 KB: fits
+    recorder.sync();
+    b.try_record(C2S, &[2; 1000]).unwrap(); // would pass 3 KB: cut
+    recorder.sync();
+    assert_eq!(a.truncated(), None);
+    assert_eq!(b.truncated(), Some(TruncationReason::FolderCap));
+    let (a_id, b_id) = (a.id().to_owned(), b.id().to_owned());
+    a.finish(EndBy::Client, None);
+    b.finish(EndBy::Client, None);
+    recorder.shutdown();
+    assert_eq!(load(&dir, &a_id).chunks.len(), 1);
+    let b = load(&dir, &b_id);
+    assert!(b.chunks.is_empty());
+    let truncated = b.truncated.unwrap();
+    assert_eq!(truncated.reason, TruncationReason::FolderCap);
+    assert_eq!((truncated.c2s, truncated.s2c), (0, 0));
+}
+
+#[test]
+fn unwritable_folder_never_panics_and_marks_write_error() {
+    // chmod does not stop root: make the folder a regular file instead, which stops
+    // everyone (ENOTDIR).
+    let dir = TempDir::new("unwritable");
+    let recorder = Recorder::start(RecorderConfig {
+        max_open_files: 1,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    // Opened while the folder works; its file gets closed when `b` opens (one file open).
+    let a = recorder.open(client, server);
+    smol::block_on(a.record(C2S, b"before"));
+    recorder.sync();
+    let b = recorder.open(client, server);
+    recorder.sync();
+
+    fs::remove_dir_all(dir.path()).unwrap();
+    fs::write(dir.path(), "not a folder").unwrap();
+
+    // A new capture cannot be created.
+    let c = recorder.open(client, server);
+    recorder.sync();
+    assert_eq!(c.truncated(), Some(TruncationReason::WriteError));
+    smol::block_on(c.record(C2S, b"lost"));
+    // An open capture whose file must be reopened fails its next write.
+    smol::block_on(a.record(C2S, b"after"));
+    recorder.sync();
+    assert_eq!(a.truncated(), Some(TruncationReason::WriteError));
+    let stats = recorder.stats();
+    assert!(stats.write_errors >= 2, "{stats:?}");
+    assert!(stats.bytes_truncated >= 4 + 5, "{stats:?}");
+    a.finish(EndBy::Client, None);
+    b.finish(EndBy::Client, None);
+    c.finish(EndBy::Client, None);
+    recorder.sync();
+
+    // Space is back: recording resumes for new connections.
+    fs::remove_file(dir.path()).unwrap();
+    fs::create_dir(dir.path()).unwrap();
+    let d = recorder.open(client, server);
+    let d_id = d.id().to_owned();
+    smol::block_on(d.record(C2S, b"again"));
+    d.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert!(stats.truncated >= 2);
+    assert_eq!(load(&dir, &d_id).chunks[0].bytes, b"again");
+}
+
+#[test]
+fn recorded_bytes_reach_the_partial_within_200_ms() {
+    let dir = TempDir::new("flush");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let partial = dir.path().join(format!("{}.json.partial", capture.id()));
+    for round in 0..3 {
+        let marker = format!("marker-{round}");
+        let started = Instant::now();
+        smol::block_on(capture.record(C2S, marker.as_bytes()));
+        let hex = hex::encode(&marker);
+        loop {
+            let text = fs::read_to_string(&partial).unwrap_or_default();
+            if text.contains(&hex) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(200),
+                "round {round}: not in the partial after 200 ms"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    capture.finish(EndBy::Client, None);
+    recorder.shutdown();
+}
+
+#[test]
+fn shutdown_finalizes_every_open_capture() {
+    let dir = TempDir::new("shutdown");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let captures: Vec<ConnCapture> = (0..5).map(|_| recorder.open(client, server)).collect();
+    for capture in &captures {
+        capture.try_record(S2C, b"bye").unwrap();
+    }
+    let stats = recorder.shutdown();
+    assert_eq!(stats.finalized, 5);
+    for capture in &captures {
+        let loaded = load(&dir, capture.id());
+        assert_eq!(loaded.end.by, EndBy::Shutdown);
+        assert_eq!(loaded.chunks[0].bytes, b"bye");
+    }
+    // Chunks and ends after the shutdown are dropped, counted, and harmless.
+    for capture in captures {
+        capture.try_record(C2S, b"late").unwrap();
+        capture.finish(EndBy::Client, None);
+    }
+    assert_eq!(dir.names().len(), 5);
+}
+
+#[test]
+fn names_sort_by_time_and_never_collide() {
+    let dir = TempDir::new("names");
+    let recorder = Recorder::start(RecorderConfig {
+        max_open_files: 64,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    // All open at once: far more captures than files the writer may hold open.
+    let captures: Vec<ConnCapture> = (0..10_000).map(|_| recorder.open(client, server)).collect();
+    for capture in &captures {
+        capture.try_record(C2S, b"x").unwrap_or(());
+    }
+    recorder.sync();
+    assert!(recorder.stats().open_files <= 64);
+    let ids: Vec<String> = captures.iter().map(|c| c.id().to_owned()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "names sort in opening order");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 10_000, "no two names alike");
+    for capture in captures {
+        capture.finish(EndBy::Client, None);
+    }
+    let stats = recorder.shutdown();
+    assert_eq!(stats.finalized, 10_000);
+    assert!(stats.open_files == 0);
+    let names = dir.names();
+    assert_eq!(names.len(), 10_000);
+    assert!(names
+        .iter()
+        .zip(&ids)
+        .all(|(n, id)| *n == format!("{id}.json")));
+}
+
+#[test]
+fn record_waits_for_the_writer_instead_of_dropping() {
+    let dir = TempDir::new("backpressure");
+    let recorder = Recorder::start(RecorderConfig {
+        queue_bytes: 256,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let capture = recorder.open(client, server);
+    let id = capture.id().to_owned();
+    let chunk = [b'z'; 100];
+    let mut sent = 0;
+    let mut refused = false;
+    smol::block_on(async {
+        for _ in 0..100_000 {
+            match capture.try_record(C2S, &chunk) {
+                Ok(()) => sent += 1,
+                Err(Backpressure) => {
+                    refused = true;
+                    // The waiting form gets it through once the writer catches up.
+                    capture.record(C2S, &chunk).await;
+                    sent += 1;
+                    break;
+                }
+            }
+        }
+        for _ in 0..200 {
+            capture.record(C2S, &chunk).await;
+            sent += 1;
+        }
+    });
+    assert!(refused, "a 256-byte budget never filled");
+    capture.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert_eq!(stats.bytes_truncated, 0);
+    assert_eq!(stats.bytes_recorded, 100 * sent);
+    let loaded = load(&dir, &id);
+    assert_eq!(loaded.chunks.len() as u64, sent);
+    assert!(loaded.chunks.iter().all(|c| c.bytes == chunk));
+}
+
+#[test]
+fn budget_wakes_a_waiter_when_bytes_are_released() {
+    let budget = Budget::new(100);
+    assert!(budget.try_reserve(60));
+    assert!(!budget.try_reserve(60));
+    let mut wait = Box::pin(budget.reserve(60));
+    assert_eq!(smol::block_on(smol::future::poll_once(&mut wait)), None);
+    budget.release(60);
+    assert!(smol::block_on(wait));
+    // A chunk larger than the whole budget passes when nothing else is in flight.
+    budget.release(60);
+    assert!(budget.try_reserve(1_000));
+    budget.release(1_000);
+    // A closed budget (the writer is gone) does not wait.
+    assert!(budget.try_reserve(100));
+    budget.close();
+    assert!(!smol::block_on(budget.reserve(1)));
+}
+
+#[test]
+fn socket_errors_map_to_end_causes() {
+    use std::io::{Error, ErrorKind};
+    let cases = [
+        (ErrorKind::ConnectionReset, EndBy::Reset),
+        (ErrorKind::BrokenPipe, EndBy::Reset),
+        (ErrorKind::ConnectionAborted, EndBy::Reset),
+        (ErrorKind::TimedOut, EndBy::Timeout),
+        (ErrorKind::PermissionDenied, EndBy::Error),
+    ];
+    for (kind, by) in cases {
+        assert_eq!(EndBy::from_io_error(&Error::from(kind)), by, "{kind:?}");
+    }
+}
+
+#[test]
+fn a_taken_name_gets_a_suffix() {
+    let dir = TempDir::new("collision");
+    fs::create_dir_all(dir.path()).unwrap();
+    let mut header = Capture::new("20261124T191203.123456Z-c000001", "s", "c", "v").header();
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let mut h = header.clone();
+            super::writer::create_partial(dir.path(), &mut h).unwrap();
+            h.id
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "20261124T191203.123456Z-c000001",
+            "20261124T191203.123456Z-c000001-2",
+            "20261124T191203.123456Z-c000001-3"
+        ]
+    );
+    // A finalized capture takes its name too.
+    header.id = "20261124T191203.123456Z-c000002".into();
+    fs::write(dir.path().join(format!("{}.json", header.id)), "{}").unwrap();
+    super::writer::create_partial(dir.path(), &mut header).unwrap();
+    assert_eq!(header.id, "20261124T191203.123456Z-c000002-2");
+}
+
+#[test]
+fn a_full_disk_truncates_the_capture_with_write_error() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = TempDir::new("enospc");
+    let recorder = Recorder::start(RecorderConfig {
+        max_open_files: 1,
+        ..config(&dir)
+    })
+    .unwrap();
+    let (client, server) = addrs();
+    let a = recorder.open(client, server);
+    let a_id = a.id().to_owned();
+    smol::block_on(a.record(C2S, b"one"));
+    recorder.sync();
+    // `b` takes the only open file; `a`'s is reopened on its next write, onto a "disk"
+    // that answers every write with ENOSPC.
+    let b = recorder.open(client, server);
+    recorder.sync();
+    let partial = dir.path().join(format!("{a_id}.json.partial"));
+    fs::remove_file(&partial).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+    smol::block_on(a.record(S2C, b"two"));
+    recorder.sync();
+    assert_eq!(a.truncated(), Some(TruncationReason::WriteError));
+    smol::block_on(a.record(C2S, b"three"));
+    a.finish(EndBy::Client, None);
+    b.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert_eq!(stats.finalized, 2);
+    assert_eq!(stats.bytes_truncated, 3 + 5);
+    // The cut and the end come from memory. (`one` itself went with the file the test
+    // replaced; on a real full disk it stays in the `.partial` and is copied.)
+    let loaded = load(&dir, &a_id);
+    let truncated = loaded.truncated.unwrap();
+    assert_eq!(truncated.reason, TruncationReason::WriteError);
+    assert_eq!((truncated.c2s, truncated.s2c), (3, 0));
+    assert!(truncated
+        .detail
+        .unwrap()
+        .contains("writing the capture failed"));
+    assert_eq!(loaded.end.by, EndBy::Client);
+}

@@ -1,0 +1,765 @@
+//! The writer thread: the only code that writes capture files.
+//!
+//! It owns every live capture's state, hex-encodes chunks into a buffer per capture, writes
+//! a buffer when it reaches [`BATCH`] or when the flush interval is up, keeps at most
+//! `max_open_files` files open (least recently written closed first), finalizes a capture
+//! into its document when it ends, and keeps the folder under its cap. File errors are
+//! logged once per cause and truncate the capture they hit; they never stop the thread.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::model::{
+    write_chunk_line, write_document_head, write_document_tail, Direction, End, EndBy, Header,
+    Truncation, TruncationReason,
+};
+use super::read::LoadError;
+use super::record::{bump, chunk_cost, ConnState, Msg, RecorderConfig, Shared};
+use super::Capture;
+
+/// A capture's buffer is written once it holds this much: few, large writes, and a bound
+/// on the memory a busy connection holds between flushes.
+const BATCH: usize = 64 * 1024;
+
+/// Whether `name` starts like the names the recorder gives (`20261124T191203.123456Z-`).
+/// Only such files are recovered, counted and deleted: the folder may hold other things.
+pub(crate) fn is_capture_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() > 24
+        && digits(0..8)
+        && b[8] == b'T'
+        && digits(9..15)
+        && b[15] == b'.'
+        && digits(16..22)
+        && &b[22..24] == b"Z-"
+}
+
+/// The folder as the writer sees it: finalized captures by name (oldest first) and the
+/// bytes of finalized and live ones.
+#[derive(Debug)]
+pub(crate) struct Folder {
+    /// Captures finalized at start from `.partial` files a crash left.
+    pub(crate) recovered: Vec<PathBuf>,
+    dir: PathBuf,
+    finalized: BTreeMap<String, u64>,
+    finalized_bytes: u64,
+    live_bytes: u64,
+    cap: u64,
+}
+
+impl Folder {
+    /// Makes room for `n` more bytes by deleting the oldest finalized captures (never
+    /// `keep`, never a live one); `false` when that is not enough.
+    fn make_room(&mut self, n: u64, keep: Option<&str>, errors: &mut Errors<'_>) -> bool {
+        while self.finalized_bytes + self.live_bytes + n > self.cap {
+            let Some(victim) = self
+                .finalized
+                .keys()
+                .find(|name| Some(name.as_str()) != keep)
+                .cloned()
+            else {
+                return false;
+            };
+            let size = self.finalized.remove(&victim).unwrap_or(0);
+            self.finalized_bytes = self.finalized_bytes.saturating_sub(size);
+            let path = self.dir.join(&victim);
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    log::debug!("capture: deleted {victim} (folder over its cap)");
+                    bump(&errors.shared.counters.deleted, 1);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => errors.report("cannot delete", &path, &e),
+            }
+        }
+        true
+    }
+}
+
+/// Finalizes every `.partial` in the folder (a crash left them), removes temporary files
+/// of interrupted finalizations, and measures what is left.
+pub(crate) fn recover(config: &RecorderConfig) -> io::Result<Folder> {
+    let mut recovered = Vec::new();
+    for entry in fs::read_dir(&config.dir)? {
+        let entry = entry?;
+        // Regular files only: a symlink or a device named like a capture is not ours.
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !is_capture_name(name) {
+            continue;
+        }
+        if name.ends_with(".json.tmp") {
+            // A finalization the crash interrupted: its `.partial` is still there.
+            let _ = fs::remove_file(&path);
+        } else if name.ends_with(".json.partial") {
+            match recover_one(&path, config.fsync) {
+                Ok(Some(done)) => recovered.push(done),
+                Ok(None) => {}
+                Err(e) => log::warn!("capture: cannot recover {}: {e}", path.display()),
+            }
+        }
+    }
+    recovered.sort();
+    let mut finalized = BTreeMap::new();
+    let mut finalized_bytes = 0;
+    let mut live_bytes = 0;
+    for entry in fs::read_dir(&config.dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !is_capture_name(name) {
+            continue;
+        }
+        let size = entry.metadata().map_or(0, |m| m.len());
+        if name.ends_with(".json") {
+            finalized_bytes += size;
+            finalized.insert(name.to_owned(), size);
+        } else if name.ends_with(".json.partial") {
+            // One recovery could not finalize: it takes room, and is never deleted.
+            live_bytes += size;
+        }
+    }
+    Ok(Folder {
+        recovered,
+        dir: config.dir.clone(),
+        finalized,
+        finalized_bytes,
+        live_bytes,
+        cap: config.max_folder_bytes,
+    })
+}
+
+/// Finalizes one `.partial`: `Some(document)` when it did.
+fn recover_one(partial: &Path, fsync: bool) -> io::Result<Option<PathBuf>> {
+    // `<id>.json.partial` -> `<id>.json`
+    let document = partial.with_extension("");
+    if document.exists() {
+        // The crash came between the rename and the removal: the document is whole.
+        fs::remove_file(partial)?;
+        return Ok(None);
+    }
+    match Capture::load(partial) {
+        Ok(loaded) => {
+            let mut capture = loaded.capture;
+            capture.mark_recovered(&loaded.warnings);
+            write_document(&document, fsync, |out| capture.write_to(out))?;
+            fs::remove_file(partial)?;
+            Ok(Some(document))
+        }
+        Err(LoadError::Empty) => {
+            // The server died before the header reached the disk: nothing was recorded.
+            fs::remove_file(partial)?;
+            Ok(None)
+        }
+        Err(LoadError::Io(e)) => Err(e),
+        Err(e) => {
+            let aside = partial.with_extension("partial.invalid");
+            log::warn!(
+                "capture: {} cannot be recovered ({e}); moved to {}",
+                partial.display(),
+                aside.display()
+            );
+            fs::rename(partial, &aside)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Writes a document next to its final name, fsyncs it (if asked), and renames it into
+/// place: readers see the whole document or none. Returns its size.
+fn write_document(
+    path: &Path,
+    fsync: bool,
+    fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<u64> {
+    // `<id>.json` -> `<id>.json.tmp`
+    let tmp = path.with_extension("json.tmp");
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(BATCH, File::create(&tmp)?);
+        fill(&mut out)?;
+        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        if fsync {
+            file.sync_all()?;
+        }
+        let size = file.metadata()?.len();
+        fs::rename(&tmp, path)?;
+        Ok(size)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Copies the chunk lines of a `.partial` (all lines after the header that are chunks) into
+/// a document, comma-separated. The lines are the writer's own, so they are copied as
+/// they are, up to the `written` bytes it knows it wrote; a line without its newline (a
+/// write that failed half-way) ends the copy.
+fn copy_chunks(partial: &Path, written: u64, out: &mut impl Write) -> io::Result<()> {
+    let file = File::open(partial)?.take(written);
+    let mut reader = BufReader::with_capacity(BATCH, file);
+    let mut line = Vec::new();
+    let mut header = true;
+    let mut first = true;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let Some(text) = line.strip_suffix(b"\n") else {
+            return Ok(());
+        };
+        if std::mem::take(&mut header) {
+            continue;
+        }
+        // Truncation and end lines are written from memory, not copied.
+        if text.starts_with(b"{\"t\":") {
+            if !std::mem::take(&mut first) {
+                out.write_all(b",\n")?;
+            }
+            out.write_all(text)?;
+        }
+    }
+}
+
+/// Creates `<id>.json.partial`, never over an existing capture: on a collision the id
+/// gets a suffix (`-2`, `-3`, ...).
+pub(crate) fn create_partial(dir: &Path, header: &mut Header) -> io::Result<File> {
+    let base = header.id.clone();
+    for n in 1u32.. {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken = dir.join(format!("{id}.json")).exists();
+        let opened = if taken {
+            Err(io::ErrorKind::AlreadyExists.into())
+        } else {
+            OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(dir.join(format!("{id}.json.partial")))
+        };
+        match opened {
+            Ok(file) => {
+                if n > 1 {
+                    log::warn!("capture: {base} exists, recording as {id}");
+                }
+                header.id = id;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns by n = 100")
+}
+
+/// File errors: counted each time, logged once per kind until writes work again.
+struct Errors<'a> {
+    shared: &'a Shared,
+    logged: HashSet<io::ErrorKind>,
+}
+
+impl Errors<'_> {
+    fn report(&mut self, what: &str, path: &Path, e: &io::Error) {
+        bump(&self.shared.counters.write_errors, 1);
+        if self.logged.insert(e.kind()) {
+            log::warn!(
+                "capture: {what} {}: {e} (serving goes on; captures hit are marked \
+                 truncated, further errors of this kind are counted, not logged)",
+                path.display()
+            );
+        }
+    }
+
+    fn ok(&mut self) {
+        if !self.logged.is_empty() {
+            log::info!("capture: writes work again");
+            self.logged.clear();
+        }
+    }
+}
+
+/// One live capture.
+struct Live {
+    header: Header,
+    partial: PathBuf,
+    start: Instant,
+    state: Arc<ConnState>,
+    /// Whether its `.partial` exists (creating it may have failed).
+    created: bool,
+    file: Option<File>,
+    /// Its place in the open-files LRU.
+    stamp: u64,
+    /// Lines not yet written to the OS, and their budget.
+    pending: Vec<u8>,
+    pending_cost: usize,
+    /// Bytes of the `.partial` written to the OS: the end of its last whole line.
+    written: u64,
+    /// Bytes counted in the folder's live bytes.
+    size: u64,
+    /// Raw bytes recorded per direction, buffered ones included, and written ones.
+    counts: [u64; 2],
+    written_counts: [u64; 2],
+    last_t: u64,
+    truncated: Option<Truncation>,
+}
+
+struct Writer<'a> {
+    shared: &'a Shared,
+    live: HashMap<u64, Live>,
+    /// Open files by stamp, oldest first: the least recently written is closed first.
+    lru: BTreeMap<u64, u64>,
+    stamp: u64,
+    open_files: usize,
+    /// Captures with buffered lines, and when the oldest of them must be written.
+    dirty: HashSet<u64>,
+    next_flush: Option<Instant>,
+    pending_total: usize,
+    folder: Folder,
+    errors: Errors<'a>,
+}
+
+/// Runs the writer until a shutdown (or a simulated crash).
+pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
+    // Whatever happens, waiting callers must not wait for a thread that is gone.
+    let _close = CloseOnDrop(shared);
+    let mut w = Writer {
+        shared,
+        live: HashMap::new(),
+        lru: BTreeMap::new(),
+        stamp: 0,
+        open_files: 0,
+        dirty: HashSet::new(),
+        next_flush: None,
+        pending_total: 0,
+        folder,
+        errors: Errors {
+            shared,
+            logged: HashSet::new(),
+        },
+    };
+    loop {
+        let msg = match w.next_flush {
+            None => match rx.recv() {
+                Ok(msg) => msg,
+                Err(_) => break,
+            },
+            Some(deadline) => {
+                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        w.flush_all();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        match msg {
+            Msg::Open {
+                key,
+                header,
+                start,
+                state,
+            } => w.open(key, header, start, state),
+            Msg::Chunk { key, t, dir, bytes } => w.chunk(key, t, dir, &bytes),
+            Msg::Truncate {
+                key,
+                t,
+                reason,
+                detail,
+            } => {
+                if let Some(live) = w.live.get_mut(&key) {
+                    let added = truncate(live, reason, t, detail, shared);
+                    w.folder.live_bytes += added;
+                    w.mark_dirty(key);
+                }
+            }
+            Msg::End { key, end } => w.end(key, end),
+            #[cfg(test)]
+            Msg::Sync(done) => {
+                w.flush_all();
+                let _ = done.send(());
+            }
+            #[cfg(test)]
+            Msg::Crash => return,
+            Msg::Shutdown => break,
+        }
+        // Write when the interval is up, or early when buffered lines hold a good part of
+        // the budget that callers may be waiting on.
+        let due = w.next_flush.is_some_and(|d| Instant::now() >= d);
+        if due || w.pending_total.saturating_mul(4) > shared.config.queue_bytes {
+            w.flush_all();
+        }
+    }
+    w.shutdown();
+}
+
+/// Closes the budget when the writer stops, even by a panic.
+struct CloseOnDrop<'a>(&'a Shared);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.budget.close();
+    }
+}
+
+/// Marks a capture truncated and buffers its truncation line; returns the bytes added.
+fn truncate(
+    live: &mut Live,
+    reason: TruncationReason,
+    t: u64,
+    detail: String,
+    shared: &Shared,
+) -> u64 {
+    if live.truncated.is_some() {
+        return 0;
+    }
+    live.state.cut(reason);
+    let truncation = Truncation {
+        reason,
+        t,
+        c2s: live.counts[0],
+        s2c: live.counts[1],
+        detail: Some(detail),
+    };
+    bump(&shared.counters.truncated, 1);
+    let before = live.pending.len();
+    push_line(&mut live.pending, "truncated", &truncation);
+    live.truncated = Some(truncation);
+    let added = (live.pending.len() - before) as u64;
+    live.size += added;
+    added
+}
+
+/// Buffers `{"<key>":<value>}` and a newline.
+fn push_line(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    // Serializing our own plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+    out.extend_from_slice(b"}\n");
+}
+
+impl Writer<'_> {
+    fn config(&self) -> &RecorderConfig {
+        &self.shared.config
+    }
+
+    fn mark_dirty(&mut self, key: u64) {
+        if self.dirty.insert(key) && self.next_flush.is_none() {
+            self.next_flush = Some(Instant::now() + self.config().flush_interval);
+        }
+    }
+
+    fn open(&mut self, key: u64, mut header: Header, start: Instant, state: Arc<ConnState>) {
+        let created = create_partial(&self.config().dir, &mut header);
+        let mut live = Live {
+            partial: self
+                .config()
+                .dir
+                .join(format!("{}.json.partial", header.id)),
+            header,
+            start,
+            state,
+            created: false,
+            file: None,
+            stamp: 0,
+            pending: Vec::new(),
+            pending_cost: 0,
+            written: 0,
+            size: 0,
+            counts: [0; 2],
+            written_counts: [0; 2],
+            last_t: 0,
+            truncated: None,
+        };
+        match created {
+            Ok(file) => {
+                live.created = true;
+                self.errors.ok();
+                serde_json::to_writer(&mut live.pending, &live.header)
+                    .expect("a header serializes");
+                live.pending.push(b'\n');
+                live.size = live.pending.len() as u64;
+                self.folder.live_bytes += live.size;
+                self.live.insert(key, live);
+                self.adopt_file(key, file);
+                self.mark_dirty(key);
+            }
+            Err(e) => {
+                self.errors.report("cannot create", &live.partial, &e);
+                truncate(
+                    &mut live,
+                    TruncationReason::WriteError,
+                    0,
+                    format!("cannot create the capture: {e}"),
+                    self.shared,
+                );
+                // Nothing to write into: the truncation stays in memory.
+                live.pending.clear();
+                live.size = 0;
+                self.live.insert(key, live);
+            }
+        }
+    }
+
+    /// Registers an open file, closing the least recently written ones over the bound.
+    fn adopt_file(&mut self, key: u64, file: File) {
+        while self.open_files >= self.config().max_open_files.max(1) {
+            let Some((_, victim)) = self.lru.pop_first() else {
+                break;
+            };
+            if let Some(v) = self.live.get_mut(&victim) {
+                v.file = None;
+            }
+            self.open_files -= 1;
+        }
+        self.stamp += 1;
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        live.file = Some(file);
+        live.stamp = self.stamp;
+        self.lru.insert(self.stamp, key);
+        self.open_files += 1;
+        self.shared
+            .counters
+            .open_files
+            .store(self.open_files as u64, Ordering::Relaxed);
+    }
+
+    fn close_file(&mut self, key: u64) {
+        if let Some(live) = self.live.get_mut(&key) {
+            if live.file.take().is_some() {
+                self.lru.remove(&live.stamp);
+                self.open_files -= 1;
+                self.shared
+                    .counters
+                    .open_files
+                    .store(self.open_files as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn chunk(&mut self, key: u64, t: u64, dir: Direction, bytes: &[u8]) {
+        let cost = chunk_cost(bytes.len());
+        let counters = &self.shared.counters;
+        let Some(live) = self.live.get_mut(&key) else {
+            self.shared.budget.release(cost);
+            return;
+        };
+        if live.truncated.is_some() {
+            // Cut while this chunk was on its way.
+            self.shared.budget.release(cost);
+            bump(&counters.bytes_truncated, bytes.len() as u64);
+            return;
+        }
+        let before = live.pending.len();
+        // Writing into a Vec cannot fail.
+        let _ = write_chunk_line(&mut live.pending, t, dir, bytes);
+        live.pending.push(b'\n');
+        let added = (live.pending.len() - before) as u64;
+        if !self.folder.make_room(added, None, &mut self.errors) {
+            live.pending.truncate(before);
+            self.shared.budget.release(cost);
+            bump(&counters.bytes_truncated, bytes.len() as u64);
+            let detail = format!(
+                "folder over max_folder_bytes ({}) with only live captures left",
+                self.folder.cap
+            );
+            let added = truncate(live, TruncationReason::FolderCap, t, detail, self.shared);
+            self.folder.live_bytes += added;
+            self.mark_dirty(key);
+            return;
+        }
+        self.folder.live_bytes += added;
+        live.size += added;
+        live.counts[dir.index()] += bytes.len() as u64;
+        live.last_t = live.last_t.max(t);
+        live.pending_cost += cost;
+        self.pending_total += cost;
+        bump(&counters.bytes_recorded, bytes.len() as u64);
+        let full = live.pending.len() >= BATCH;
+        self.mark_dirty(key);
+        if full {
+            self.write_out(key);
+        }
+    }
+
+    /// Writes a capture's buffered lines to its file and gives their budget back.
+    fn write_out(&mut self, key: u64) {
+        self.dirty.remove(&key);
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        let pending = std::mem::take(&mut live.pending);
+        let cost = std::mem::take(&mut live.pending_cost);
+        self.pending_total = self.pending_total.saturating_sub(cost);
+        self.shared.budget.release(cost);
+        if pending.is_empty() || !live.created {
+            return;
+        }
+        let result = self.file(key).and_then(|file| file.write_all(&pending));
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                live.written += pending.len() as u64;
+                live.written_counts = live.counts;
+                self.errors.ok();
+            }
+            Err(e) => {
+                let path = live.partial.clone();
+                self.errors.report("cannot write", &path, &e);
+                self.write_failed(key, pending.len() as u64, &e);
+            }
+        }
+    }
+
+    /// A write failed: what was buffered is lost. Roll the file back to its last whole
+    /// line, mark the capture truncated, and try to write that much.
+    fn write_failed(&mut self, key: u64, lost: u64, e: &io::Error) {
+        let shared = self.shared;
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        let lost_raw = (live.counts[0] + live.counts[1])
+            .saturating_sub(live.written_counts[0] + live.written_counts[1]);
+        bump(&shared.counters.bytes_truncated, lost_raw);
+        live.counts = live.written_counts;
+        live.size = live.size.saturating_sub(lost);
+        self.folder.live_bytes = self.folder.live_bytes.saturating_sub(lost);
+        if let Some(file) = &live.file {
+            let _ = file.set_len(live.written);
+        }
+        let added = truncate(
+            live,
+            TruncationReason::WriteError,
+            live.last_t,
+            format!("writing the capture failed: {e}"),
+            shared,
+        );
+        self.folder.live_bytes += added;
+        // Best effort: the truncation (and later the end) line; the document is written
+        // from memory anyway.
+        let line = std::mem::take(&mut live.pending);
+        if let Some(file) = &mut live.file {
+            if file.write_all(&line).is_ok() {
+                live.written += line.len() as u64;
+            } else {
+                let _ = file.set_len(live.written);
+            }
+        }
+    }
+
+    /// The open file of a capture, reopened in append mode if it was closed.
+    fn file(&mut self, key: u64) -> io::Result<&mut File> {
+        let live = self.live.get(&key).ok_or(io::ErrorKind::NotFound)?;
+        if live.file.is_none() {
+            let file = OpenOptions::new().append(true).open(&live.partial)?;
+            self.adopt_file(key, file);
+        } else {
+            // Most recently written: last to be closed.
+            let old = live.stamp;
+            self.lru.remove(&old);
+            self.stamp += 1;
+            self.lru.insert(self.stamp, key);
+            if let Some(live) = self.live.get_mut(&key) {
+                live.stamp = self.stamp;
+            }
+        }
+        self.live
+            .get_mut(&key)
+            .and_then(|l| l.file.as_mut())
+            .ok_or_else(|| io::ErrorKind::NotFound.into())
+    }
+
+    fn flush_all(&mut self) {
+        let keys: Vec<u64> = self.dirty.iter().copied().collect();
+        for key in keys {
+            self.write_out(key);
+        }
+        self.next_flush = None;
+    }
+
+    fn end(&mut self, key: u64, end: End) {
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        if live.created {
+            let before = live.pending.len();
+            push_line(&mut live.pending, "end", &end);
+            let added = (live.pending.len() - before) as u64;
+            live.size += added;
+            self.folder.live_bytes += added;
+        }
+        self.write_out(key);
+        self.close_file(key);
+        let Some(live) = self.live.remove(&key) else {
+            return;
+        };
+        self.folder.live_bytes = self.folder.live_bytes.saturating_sub(live.size);
+        if !live.created {
+            return;
+        }
+        let name = format!("{}.json", live.header.id);
+        let path = self.config().dir.join(&name);
+        let written = write_document(&path, self.config().fsync, |out| {
+            write_document_head(out, &live.header)?;
+            copy_chunks(&live.partial, live.written, out)?;
+            write_document_tail(out, live.truncated.as_ref(), &end, None)
+        });
+        match written {
+            Ok(size) => {
+                self.errors.ok();
+                if let Err(e) = fs::remove_file(&live.partial) {
+                    self.errors.report("cannot remove", &live.partial, &e);
+                }
+                bump(&self.shared.counters.finalized, 1);
+                self.folder.finalized_bytes += size;
+                self.folder.finalized.insert(name.clone(), size);
+                self.folder.make_room(0, Some(&name), &mut self.errors);
+            }
+            Err(e) => {
+                // The `.partial` stays; the next start finalizes it.
+                self.errors.report("cannot finalize", &path, &e);
+                self.folder.live_bytes += live.size;
+            }
+        }
+    }
+
+    /// Finalizes every capture still open with end `shutdown`.
+    fn shutdown(&mut self) {
+        let mut keys: Vec<u64> = self.live.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let t = self.live.get(&key).map_or(0, |live| {
+                u64::try_from(live.start.elapsed().as_micros()).unwrap_or(u64::MAX)
+            });
+            let end = End {
+                t,
+                by: EndBy::Shutdown,
+                detail: None,
+            };
+            self.end(key, end);
+        }
+    }
+}
