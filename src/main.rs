@@ -1,6 +1,7 @@
 //! The `wiretap` command line. Only argument handling lives here; everything it runs is in
 //! the library.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use smol::stream::StreamExt as _;
+use wiretap::capture::RecorderConfig;
 use wiretap::server::{Config, Server};
 
 /// An HTTP/1.1 + WebSocket server that records every byte it sees.
@@ -71,6 +73,18 @@ struct ServeArgs {
     /// Executor threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Folder the captures are recorded into (one JSON file per connection).
+    #[arg(long, default_value = "captures/recorded", value_name = "DIR")]
+    captures: PathBuf,
+    /// Record nothing.
+    #[arg(long)]
+    no_record: bool,
+    /// Bytes recorded per connection (both directions); past it the capture is truncated.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_capture: u64,
+    /// Bytes of capture files in the folder; past it the oldest finalized ones are deleted.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    max_captures_total: u64,
     /// Log level: error, warn, info, debug or trace (`RUST_LOG` works too).
     #[arg(long, default_value = "warn")]
     log_level: log::LevelFilter,
@@ -115,6 +129,12 @@ impl ServeArgs {
         config.ws.max_frame = self.max_frame;
         config.ws.close_timeout = self.close_timeout;
         config.http.max_body = self.max_body;
+        if !self.no_record {
+            let mut record = RecorderConfig::new(&self.captures);
+            record.max_connection_bytes = self.max_capture;
+            record.max_folder_bytes = self.max_captures_total;
+            config.record = Some(record);
+        }
         config
     }
 }
@@ -142,11 +162,30 @@ fn serve(args: &ServeArgs) -> std::io::Result<()> {
     let config = args.config();
     let threads = config.threads;
     let server = smol::block_on(Server::bind(config))?;
-    println!(
+    // `writeln!`, not `println!`: a closed stdout (a parent that stopped reading) must not
+    // kill a running server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
         "wiretap: serving {} at http://{}/ (WebSocket: /echo, /chat); Ctrl-C stops",
         server.root().display(),
         server.local_addr()?
     );
+    let _ = match server.capture_dir() {
+        Some(dir) => writeln!(out, "wiretap: recording every connection into {}", dir.display()),
+        None => writeln!(out, "wiretap: not recording (--no-record)"),
+    };
+    let _ = out.flush();
+    let recovered = server.recovered();
+    if !recovered.is_empty() {
+        log::warn!(
+            "finalized {} capture(s) left unfinished by a crash in {}",
+            recovered.len(),
+            server
+                .capture_dir()
+                .map_or(String::new(), |d| d.display().to_string())
+        );
+    }
     let mut signals =
         async_signal::Signals::new([async_signal::Signal::Int, async_signal::Signal::Term])?;
     server.run_blocking(threads, async move {

@@ -19,6 +19,8 @@ struct Wiretap {
     child: Child,
     addr: SocketAddr,
     banner: String,
+    /// Kept open: the server's stdout stays a live pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Wiretap {
@@ -26,15 +28,18 @@ impl Wiretap {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wiretap"))
             .args(["serve", "--addr", "127.0.0.1:0", "--threads", "2", "--www"])
             .arg(www.path())
+            .arg("--captures")
+            .arg(www.path().with_extension("captures"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn wiretap");
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut banner = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut banner)
-            .expect("read the start-up line");
+        stdout.read_line(&mut banner).expect("read the start-up line");
+        let mut recording = String::new();
+        stdout.read_line(&mut recording).expect("read the recording line");
+        assert!(recording.contains("recording every connection into"), "{recording}");
         // "wiretap: serving <dir> at http://127.0.0.1:PORT/ (...)"
         let addr = banner
             .split("http://")
@@ -46,6 +51,7 @@ impl Wiretap {
             child,
             addr,
             banner,
+            _stdout: stdout,
         }
     }
 

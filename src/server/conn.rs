@@ -4,30 +4,26 @@
 //! Not for: parsing (the sans-IO [`http`](crate::http) room does that) or deciding which
 //! file answers (that is [`files`](super::files)). This module only moves bytes and time.
 
-use std::io::{self, Read as _};
-use std::net::{Shutdown, SocketAddr};
+use std::io;
+use std::net::SocketAddr;
 use std::os::unix::fs::FileExt as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use smol::future::FutureExt as _;
-use smol::io::AsyncWriteExt as _;
 use smol::net::TcpStream;
-use smol::{Async, Timer};
 
 use super::alarm::{Alarm, Alarms};
 use super::files::{self, Plan};
 use super::websocket::{self, Endpoint};
+use super::wire::{Ended, Wire};
 use super::Shared;
+use crate::capture::EndBy;
 use crate::http::{
     encode_response_head, reason_phrase, BodyDecoder, BodyKind, RequestHead, RequestParser, Status,
     TargetForm, Version,
 };
 use crate::ws;
-
-/// The socket as the shell uses it: readiness-based, so that a connection waiting for bytes
-/// holds no read buffer.
-pub(super) type Socket = Arc<Async<std::net::TcpStream>>;
 
 /// Files are sent in pieces of this size: a client that reads slowly holds one piece of
 /// memory, never the whole file.
@@ -53,36 +49,39 @@ pub(super) enum Read {
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     // Small responses and WebSocket frames must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
-    let socket: Socket = stream.into();
+    let local = stream.local_addr().unwrap_or(shared.config.addr);
+    let wire = Wire::new(stream.into(), shared.open_capture(peer, local));
     log::debug!("{peer}: connected");
     let mut alarms = Alarms::new(shared);
     // The request loop's state (parser, head, buffers, the futures of a response) is boxed
     // and freed once it returns: an upgraded connection then holds only its WebSocket
     // session, which is what an idle WebSocket costs (the task is allocated at the size of
     // its largest state, and the HTTP one is several times the session's).
-    let end = match Box::pin(requests(&socket, peer, &mut alarms, shared)).await {
+    let end = match Box::pin(requests(&wire, peer, &mut alarms, shared)).await {
         Ok(Outcome::Closed(end)) => end,
         Ok(Outcome::Upgraded { leftover, endpoint }) => {
-            websocket::run(&socket, peer, leftover, endpoint, alarms, shared).await
+            websocket::run(&wire, peer, leftover, endpoint, alarms, shared).await
         }
         Err(e) => {
             log::debug!("{peer}: {e}");
-            "i/o error"
+            Ended::io(&e, "i/o error")
         }
     };
-    log::debug!("{peer}: closed ({end})");
+    log::debug!("{peer}: closed by {:?} ({})", end.by, end.why);
+    wire.finish(end);
 }
 
 /// Answers a connection over the limit with 503 and closes it.
-pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
+pub(super) async fn refuse_busy(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let _ = stream.set_nodelay(true);
-    let socket: Socket = stream.into();
+    let local = stream.local_addr().unwrap_or(shared.config.addr);
+    let wire = Wire::new(stream.into(), shared.open_capture(peer, local));
     // A short write timeout: an overloaded server does not wait on a slow reader.
     let extra: [(&str, &[u8]); 1] = [("Retry-After", b"1")];
     let timeout = Duration::from_secs(1);
     let mut alarms = Alarms::new(shared);
     answer_and_close(
-        &socket,
+        &wire,
         503,
         "too many connections",
         &extra,
@@ -90,12 +89,13 @@ pub(super) async fn refuse_busy(stream: TcpStream, shared: &Shared) {
         &mut alarms,
     )
     .await;
+    wire.finish(Ended::new(EndBy::Server, "503: too many connections"));
 }
 
 /// How the request loop ended.
 enum Outcome {
-    /// The connection is done, for this reason.
-    Closed(&'static str),
+    /// The connection is done.
+    Closed(Ended),
     /// A valid upgrade was answered with 101: run the endpoint, starting with `leftover`
     /// (bytes that followed the handshake in the same read).
     Upgraded {
@@ -106,7 +106,7 @@ enum Outcome {
 
 /// The request loop.
 async fn requests(
-    socket: &Socket,
+    wire: &Wire,
     peer: SocketAddr,
     alarms: &mut Alarms<'_>,
     shared: &Arc<Shared>,
@@ -138,24 +138,44 @@ async fn requests(
                     Ok(Status::Partial) => {}
                     Err(e) => {
                         log::info!("{peer}: {} ({}) -> {}", e, e.rule(), e.status());
-                        respond_error(socket, e.status(), &e.to_string(), alarms, shared).await;
-                        return Ok(Outcome::Closed("bad request"));
+                        respond_error(wire, e.status(), &e.to_string(), alarms, shared).await;
+                        return Ok(Outcome::Closed(Ended::new(EndBy::Server, "bad request")));
                     }
                 }
                 deadline.get_or_insert_with(|| Instant::now() + config.header_timeout);
             }
             let until = deadline.unwrap_or(idle_deadline);
-            match read_more(socket, &mut buf, until, alarms, deadline.is_none()).await? {
+            match read_more(wire, &mut buf, until, alarms, deadline.is_none()).await? {
                 Read::Data => {}
-                Read::Eof if buf.is_empty() => return Ok(Outcome::Closed("closed by client")),
-                Read::Eof => return Ok(Outcome::Closed("client closed inside a request head")),
+                Read::Eof if buf.is_empty() => {
+                    return Ok(Outcome::Closed(Ended::new(
+                        EndBy::Client,
+                        "closed by client",
+                    )))
+                }
+                Read::Eof => {
+                    return Ok(Outcome::Closed(Ended::new(
+                        EndBy::Client,
+                        "client closed inside a request head",
+                    )))
+                }
                 Read::Timeout if deadline.is_some() => {
                     let why = "request head not received in time";
-                    respond_error(socket, 408, why, alarms, shared).await;
-                    return Ok(Outcome::Closed("header timeout"));
+                    respond_error(wire, 408, why, alarms, shared).await;
+                    return Ok(Outcome::Closed(Ended::new(
+                        EndBy::Timeout,
+                        "header timeout",
+                    )));
                 }
-                Read::Timeout => return Ok(Outcome::Closed("idle timeout")),
-                Read::Shutdown => return Ok(Outcome::Closed("server shutdown")),
+                Read::Timeout => {
+                    return Ok(Outcome::Closed(Ended::new(EndBy::Timeout, "idle timeout")))
+                }
+                Read::Shutdown => {
+                    return Ok(Outcome::Closed(Ended::new(
+                        EndBy::Shutdown,
+                        "server shutdown",
+                    )))
+                }
             }
         }
         first = false;
@@ -163,7 +183,7 @@ async fn requests(
         let target = origin_target(&head);
         let path = target.split('?').next().unwrap_or("");
         if let Some(endpoint) = Endpoint::at(path) {
-            return upgrade(socket, peer, head, buf, endpoint, alarms, shared).await;
+            return upgrade(wire, peer, head, buf, endpoint, alarms, shared).await;
         }
 
         // A body (allowed on any method) is read and dropped so the next request parses.
@@ -176,10 +196,10 @@ async fn requests(
                 && head.has_token("expect", "100-continue")
                 && buf.is_empty()
             {
-                write_all(socket, CONTINUE, config.write_timeout).await?;
+                wire.write_all(CONTINUE, config.write_timeout).await?;
             }
-            if !discard_body(socket, &head, &mut buf, alarms, shared).await? {
-                return Ok(Outcome::Closed("request body not received"));
+            if let Some(ended) = discard_body(wire, &head, &mut buf, alarms, shared).await? {
+                return Ok(Outcome::Closed(ended));
             }
         }
 
@@ -193,13 +213,13 @@ async fn requests(
         request.if_range = head.field("if-range");
         let plan = files::plan(&shared.root, &request, SystemTime::now());
         log::debug!("{peer}: {} {} -> {}", head.method(), target, plan.status());
-        respond(socket, &head, &plan, keep_alive, shared).await?;
+        respond(wire, &head, &plan, keep_alive, shared).await?;
         if !keep_alive {
-            linger(socket, alarms, shared.config.write_timeout).await;
+            linger(wire, alarms, shared.config.write_timeout).await;
             return Ok(Outcome::Closed(if shared.shutting_down() {
-                "server shutdown"
+                Ended::new(EndBy::Shutdown, "server shutdown")
             } else {
-                "closed by server (Connection: close)"
+                Ended::new(EndBy::Server, "closed by server (Connection: close)")
             }));
         }
         // Between requests an idle connection keeps no buffer.
@@ -233,7 +253,7 @@ fn origin_target(head: &RequestHead) -> String {
 
 /// Validates the WebSocket handshake; on success answers 101 and runs the endpoint.
 async fn upgrade(
-    socket: &Socket,
+    wire: &Wire,
     peer: SocketAddr,
     head: RequestHead,
     leftover: Vec<u8>,
@@ -247,7 +267,7 @@ async fn upgrade(
     match handshake {
         Ok(handshake) => {
             handshake.encode_response(&mut out, None);
-            write_all(socket, &out, shared.config.write_timeout).await?;
+            wire.write_all(&out, shared.config.write_timeout).await?;
             log::info!("{peer}: websocket {}", endpoint.path());
             Ok(Outcome::Upgraded { leftover, endpoint })
         }
@@ -260,28 +280,32 @@ async fn upgrade(
             let date = files::http_date(SystemTime::now());
             let extra: [(&str, &[u8]); 2] = [("Date", date.as_bytes()), ("Server", b"wiretap")];
             e.encode_response_with(&mut out, &extra);
-            write_all(socket, &out, shared.config.write_timeout).await?;
-            linger(socket, alarms, shared.config.write_timeout).await;
-            Ok(Outcome::Closed("websocket handshake refused"))
+            wire.write_all(&out, shared.config.write_timeout).await?;
+            linger(wire, alarms, shared.config.write_timeout).await;
+            Ok(Outcome::Closed(Ended::new(
+                EndBy::Server,
+                "websocket handshake refused",
+            )))
         }
     }
 }
 
-/// Reads and drops a request body. Returns false when it did not arrive whole.
+/// Reads and drops a request body. Returns how the connection ended when the body did not
+/// arrive whole.
 async fn discard_body(
-    socket: &Socket,
+    wire: &Wire,
     head: &RequestHead,
     buf: &mut Vec<u8>,
     alarms: &mut Alarms<'_>,
     shared: &Arc<Shared>,
-) -> io::Result<bool> {
+) -> io::Result<Option<Ended>> {
     let mut decoder = BodyDecoder::with_limits(head.body(), &shared.config.http);
     loop {
         match decoder.decode(buf) {
             Ok(progress) => {
                 buf.drain(..progress.consumed);
                 if progress.done {
-                    return Ok(true);
+                    return Ok(None);
                 }
                 // The decoder returns after each stretch of payload: what is left may hold
                 // more chunks, so only wait for the socket once it makes no progress.
@@ -290,27 +314,33 @@ async fn discard_body(
                 }
             }
             Err(e) => {
-                respond_error(socket, e.status(), &e.to_string(), alarms, shared).await;
-                return Ok(false);
+                respond_error(wire, e.status(), &e.to_string(), alarms, shared).await;
+                return Ok(Some(Ended::new(EndBy::Server, "bad request body")));
             }
         }
         // Keep what is buffered small: the body is dropped as it arrives.
         let until = Instant::now() + shared.config.header_timeout;
-        match read_more(socket, buf, until, alarms, false).await? {
+        match read_more(wire, buf, until, alarms, false).await? {
             Read::Data => {}
             Read::Timeout => {
                 let why = "request body not received in time";
-                respond_error(socket, 408, why, alarms, shared).await;
-                return Ok(false);
+                respond_error(wire, 408, why, alarms, shared).await;
+                return Ok(Some(Ended::new(EndBy::Timeout, why)));
             }
-            Read::Eof | Read::Shutdown => return Ok(false),
+            Read::Eof => {
+                return Ok(Some(Ended::new(
+                    EndBy::Client,
+                    "client closed inside a body",
+                )))
+            }
+            Read::Shutdown => return Ok(Some(Ended::new(EndBy::Shutdown, "server shutdown"))),
         }
     }
 }
 
 /// Writes the head that `plan` describes and, for 200/206, the file's bytes.
 async fn respond(
-    socket: &Socket,
+    wire: &Wire,
     head: &RequestHead,
     plan: &Plan,
     keep_alive: bool,
@@ -372,13 +402,13 @@ async fn respond(
             file.read_exact_at(&mut out[first..], at)?;
             at += piece as u64;
             // Head and first piece go out in one write: one syscall for a small file.
-            write_all(socket, &out, timeout).await?;
+            wire.write_all(&out, timeout).await?;
             while at < range.end {
                 let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
                 out.resize(piece, 0);
                 file.read_exact_at(&mut out, at)?;
                 at += piece as u64;
-                write_all(socket, &out, timeout).await?;
+                wire.write_all(&out, timeout).await?;
             }
             Ok(())
         }
@@ -386,7 +416,7 @@ async fn respond(
             if !is_head {
                 out.extend_from_slice(error_body.as_bytes());
             }
-            write_all(socket, &out, timeout).await
+            wire.write_all(&out, timeout).await
         }
     }
 }
@@ -394,20 +424,20 @@ async fn respond(
 /// Answers a request that cannot be served (a parser error, a timeout) and ends the
 /// connection: RFC 9112 §9.6, a server that cannot trust the framing any more closes.
 async fn respond_error(
-    socket: &Socket,
+    wire: &Wire,
     status: u16,
     why: &str,
     alarms: &mut Alarms<'_>,
     shared: &Shared,
 ) {
     let timeout = shared.config.write_timeout;
-    answer_and_close(socket, status, why, &[], timeout, alarms).await;
+    answer_and_close(wire, status, why, &[], timeout, alarms).await;
 }
 
 /// Writes `status` with a one-line text body saying `why` (plus `extra` fields), then
 /// closes our side and lingers.
 async fn answer_and_close(
-    socket: &Socket,
+    wire: &Wire,
     status: u16,
     why: &str,
     extra: &[(&str, &[u8])],
@@ -428,15 +458,15 @@ async fn answer_and_close(
     let mut out = Vec::with_capacity(256);
     if encode_response_head(&mut out, status, &fields).is_ok() {
         out.extend_from_slice(body.as_bytes());
-        let _ = write_all(socket, &out, timeout).await;
+        let _ = wire.write_all(&out, timeout).await;
     }
-    linger(socket, alarms, timeout).await;
+    linger(wire, alarms, timeout).await;
 }
 
 /// Waits until `deadline` for bytes and appends them to `buf`. `idle` says whether a server
 /// shutdown may interrupt the wait (only between requests; a started request finishes).
 pub(super) async fn read_more(
-    socket: &Socket,
+    wire: &Wire,
     buf: &mut Vec<u8>,
     deadline: Instant,
     alarms: &mut Alarms<'_>,
@@ -446,7 +476,7 @@ pub(super) async fn read_more(
         Ready(io::Result<()>),
         Alarm(Alarm),
     }
-    let ready = async { Wake::Ready(socket.readable().await) };
+    let ready = async { Wake::Ready(wire.readable().await) };
     let alarm = async { Wake::Alarm(alarms.wait(Some(deadline), idle).await) };
     match ready.or(alarm).await {
         Wake::Ready(result) => result?,
@@ -455,7 +485,7 @@ pub(super) async fn read_more(
     }
     let start = buf.len();
     buf.resize(start + 16 * 1024, 0);
-    let result = socket.get_ref().read(&mut buf[start..]);
+    let result = wire.read(&mut buf[start..]).await;
     match result {
         Ok(0) => {
             buf.truncate(start);
@@ -477,69 +507,17 @@ pub(super) async fn read_more(
     }
 }
 
-/// Writes all of `bytes`, or fails with `TimedOut` when the peer stops reading for
-/// `timeout`.
-pub(super) async fn write_all(socket: &Socket, bytes: &[u8], timeout: Duration) -> io::Result<()> {
-    let mut writer: &Async<std::net::TcpStream> = socket;
-    let write = async { writer.write_all(bytes).await };
-    let expire = async {
-        Timer::after(timeout).await;
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "peer stopped reading",
-        ))
-    };
-    write.or(expire).await
-}
-
-/// Writes every buffer of `parts`, then `last`, as one stream: vectored writes, so a frame
-/// header and the payload buffer behind it leave in one system call (and one segment).
-/// Fails like [`write_all`].
-pub(super) async fn write_all_vectored(
-    socket: &Socket,
-    parts: &[Vec<u8>],
-    last: &[u8],
-    timeout: Duration,
-) -> io::Result<()> {
-    let mut slices: Vec<io::IoSlice<'_>> = parts
-        .iter()
-        .map(|part| io::IoSlice::new(part))
-        .chain(std::iter::once(io::IoSlice::new(last)))
-        .filter(|slice| !slice.is_empty())
-        .collect();
-    let mut writer: &Async<std::net::TcpStream> = socket;
-    let write = async {
-        let mut slices = &mut slices[..];
-        while !slices.is_empty() {
-            let n = writer.write_vectored(slices).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            io::IoSlice::advance_slices(&mut slices, n);
-        }
-        Ok(())
-    };
-    let expire = async {
-        Timer::after(timeout).await;
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "peer stopped reading",
-        ))
-    };
-    write.or(expire).await
-}
-
 /// Closes our side and drains what the peer still sends for a moment, so that our last
 /// response is not destroyed by a reset (closing a socket with unread input sends RST,
 /// which can discard data the peer has not read yet).
-pub(super) async fn linger(socket: &Socket, alarms: &mut Alarms<'_>, wait: Duration) {
-    let _ = socket.get_ref().shutdown(Shutdown::Write);
+pub(super) async fn linger(wire: &Wire, alarms: &mut Alarms<'_>, wait: Duration) {
+    wire.shutdown_write();
     let deadline = Instant::now() + Duration::from_secs(1).min(wait);
     let mut sink = Vec::new();
     let mut drained = 0usize;
     while drained < 256 * 1024 {
         sink.clear();
-        match read_more(socket, &mut sink, deadline, alarms, false).await {
+        match read_more(wire, &mut sink, deadline, alarms, false).await {
             Ok(Read::Data) => drained += sink.len(),
             _ => break,
         }

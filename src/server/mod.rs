@@ -22,6 +22,7 @@ mod alarm;
 mod conn;
 pub mod files;
 mod websocket;
+mod wire;
 
 use std::future::Future;
 use std::io;
@@ -37,6 +38,7 @@ use smol::future::FutureExt as _;
 use smol::net::TcpListener;
 use smol::Executor;
 
+use crate::capture::{ConnCapture, Recorder, RecorderConfig, RecorderHandle};
 use crate::{http, ws};
 
 /// Every limit and timeout of the server, with the defaults `wiretap serve` uses.
@@ -76,6 +78,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Executor threads. Default: the number of cores.
     pub threads: usize,
+    /// Where and how to record every connection; `None` records nothing. Default `None`
+    /// for the library (an embedding program or a test opts in); `wiretap serve` records
+    /// into `captures/recorded/` unless told `--no-record`.
+    pub record: Option<RecorderConfig>,
 }
 
 impl Default for Config {
@@ -94,6 +100,7 @@ impl Default for Config {
             chat_queue: 256,
             shutdown_grace: Duration::from_secs(5),
             threads: thread::available_parallelism().map_or(2, |n| n.get()),
+            record: None,
         }
     }
 }
@@ -110,9 +117,16 @@ struct Shared {
     shutdown: Receiver<()>,
     /// When the server started, the zero of every `ws::Connection` clock.
     started: Instant,
+    /// Opens each connection's capture, when recording.
+    recorder: Option<RecorderHandle>,
 }
 
 impl Shared {
+    /// The capture of a new connection from `peer`, when recording.
+    fn open_capture(&self, peer: SocketAddr, local: SocketAddr) -> Option<ConnCapture> {
+        self.recorder.as_ref().map(|r| r.open(peer, local))
+    }
+
     fn shutting_down(&self) -> bool {
         self.shutdown.is_closed()
     }
@@ -139,14 +153,24 @@ pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
     stop: Sender<()>,
+    recorder: Option<Recorder>,
 }
 
 impl Server {
-    /// Binds `config.addr` and checks that `config.www` is a folder.
+    /// Binds `config.addr`, checks that `config.www` is a folder, and, when recording,
+    /// starts the recorder (which first finalizes the captures a crash left; see
+    /// [`recovered`](Self::recovered)).
     pub async fn bind(config: Config) -> io::Result<Self> {
         let root = files::Root::new(&config.www)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", config.www.display())))?;
         let listener = TcpListener::bind(config.addr).await?;
+        let recorder =
+            match &config.record {
+                Some(record) => Some(Recorder::start(record.clone()).map_err(|e| {
+                    io::Error::new(e.kind(), format!("{}: {e}", record.dir.display()))
+                })?),
+                None => None,
+            };
         let (stop, shutdown) = smol::channel::bounded(1);
         let shared = Arc::new(Shared {
             chat: websocket::ChatRoom::default(),
@@ -155,12 +179,24 @@ impl Server {
             connections: AtomicUsize::new(0),
             shutdown,
             started: Instant::now(),
+            recorder: recorder.as_ref().map(Recorder::handle),
         });
         Ok(Self {
             listener,
             shared,
             stop,
+            recorder,
         })
+    }
+
+    /// Where it records, when it does.
+    pub fn capture_dir(&self) -> Option<&std::path::Path> {
+        self.recorder.as_ref().map(Recorder::dir)
+    }
+
+    /// The captures finalized at start from the `.partial` files a crash left behind.
+    pub fn recovered(&self) -> &[PathBuf] {
+        self.recorder.as_ref().map_or(&[], Recorder::recovered)
     }
 
     /// The address it listens on (with the real port when the configured one was 0).
@@ -203,7 +239,7 @@ impl Server {
                     );
                     executor
                         .spawn(async move {
-                            conn::refuse_busy(stream, &shared).await;
+                            conn::refuse_busy(stream, peer, &shared).await;
                             drop(guard);
                         })
                         .detach();
@@ -232,6 +268,11 @@ impl Server {
         let left = self.shared.connections.load(Ordering::Acquire);
         if left > 0 {
             log::warn!("{left} connection(s) still open after the grace period; leaving them");
+        }
+        if let Some(recorder) = self.recorder {
+            // Blocking file work (finalizing every open capture): off the executor.
+            let stats = smol::unblock(move || recorder.shutdown()).await;
+            log::info!("recording stopped: {stats:?}");
         }
         Ok(())
     }

@@ -6,8 +6,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{self, Read as _};
-use std::net::{Shutdown, SocketAddr};
+use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,8 +16,9 @@ use smol::channel::{Receiver, Sender, TrySendError};
 use smol::future::FutureExt as _;
 
 use super::alarm::{Alarm, Alarms};
-use super::conn::{write_all, write_all_vectored, Socket};
+use super::wire::{Ended, Wire};
 use super::Shared;
+use crate::capture::EndBy;
 use crate::ws::{self, CloseCode, Event, Message, Role, State};
 
 /// Bytes taken from the socket per read; the buffer belongs to the executor thread, not to
@@ -26,7 +27,7 @@ use crate::ws::{self, CloseCode, Event, Message, Role, State};
 const READ_PIECE: usize = 128 * 1024;
 
 thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_PIECE]);
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The applications behind the upgrade paths.
@@ -118,13 +119,13 @@ enum Wake {
 /// Runs one WebSocket session after the 101; `leftover` holds the bytes that followed the
 /// handshake in the same read. Returns why it ended.
 pub(super) async fn run(
-    socket: &Socket,
+    wire: &Wire,
     peer: SocketAddr,
     leftover: Vec<u8>,
     endpoint: Endpoint,
     mut alarms: Alarms<'_>,
     shared: &Arc<Shared>,
-) -> &'static str {
+) -> Ended {
     let config = &shared.config;
     let clock = || shared.started.elapsed();
     let mut conn = ws::Connection::new(Role::Server, config.ws);
@@ -152,6 +153,8 @@ pub(super) async fn run(
     // The last read filled the buffer: more is probably waiting, so read again before
     // asking the reactor (each readiness wait re-arms the socket with `epoll_ctl`).
     let mut read_again = false;
+    // Why the server sent its Close, when it started the closing handshake.
+    let mut initiated: Option<Ended> = None;
     let end = loop {
         // React to everything the peer did.
         while let Some(event) = conn.poll_event() {
@@ -165,6 +168,8 @@ pub(super) async fn run(
                     // MAY send this if it receives a binary message".
                     (Endpoint::Chat, Message::Binary(_)) => {
                         let _ = conn.close(CloseCode::UNSUPPORTED, "chat is text only", clock());
+                        initiated
+                            .get_or_insert(Ended::new(EndBy::Server, "binary message on /chat"));
                     }
                 },
                 Event::ProtocolError(e) => {
@@ -178,14 +183,12 @@ pub(super) async fn run(
         }
         // Send what it queued.
         if conn.poll_transmit_vectored(&mut parts, &mut out) > 0 {
-            let written = if parts.is_empty() {
-                write_all(socket, &out, config.write_timeout).await
-            } else {
-                write_all_vectored(socket, &parts, &out, config.write_timeout).await
-            };
+            let written = wire
+                .write_all_vectored(&parts, &out, config.write_timeout)
+                .await;
             if let Err(e) = written {
                 log::debug!("{peer}: write failed: {e}");
-                break "write failed or timed out";
+                break Ended::io(&e, "write failed or timed out");
             }
             parts.clear();
             out.clear();
@@ -195,13 +198,16 @@ pub(super) async fn run(
         }
         if conn.state() == State::Closed {
             break if conn.error().is_some() {
-                "protocol error"
+                Ended::new(EndBy::Server, "protocol error")
             } else {
-                "closed"
+                initiated.unwrap_or(Ended::new(EndBy::Client, "closing handshake"))
             };
         }
         if eof {
-            break "client closed the TCP connection without a close frame";
+            break Ended::new(
+                EndBy::Client,
+                "client closed the TCP connection without a close frame",
+            );
         }
 
         // Wait for the next thing to do.
@@ -229,7 +235,7 @@ pub(super) async fn run(
             if read_again {
                 Wake::Readable(Ok(()))
             } else {
-                Wake::Readable(socket.readable().await)
+                Wake::Readable(wire.readable().await)
             }
         };
         let chat = async {
@@ -244,15 +250,23 @@ pub(super) async fn run(
         match readable.or(chat).or(alarm).await {
             Wake::Readable(Err(e)) => {
                 log::debug!("{peer}: {e}");
-                break "read failed";
+                break Ended::io(&e, "read failed");
             }
             Wake::Readable(Ok(())) => {
                 read_again = false;
-                let read = READ_BUF.with(|buf| {
-                    let mut buf = buf.borrow_mut();
-                    let n = socket.get_ref().read(&mut buf)?;
+                // The thread's buffer is taken for the read (the recorder may make it wait)
+                // and put back after: another task of this thread meanwhile reads into a
+                // buffer of its own.
+                let mut buf = READ_BUF.with(|buf| buf.take());
+                if buf.len() < READ_PIECE {
+                    buf = vec![0; READ_PIECE];
+                }
+                let read = wire.read(&mut buf).await;
+                if let Ok(n) = read {
                     conn.handle_input(&buf[..n], clock());
-                    Ok::<_, io::Error>(n)
+                }
+                READ_BUF.with(|cell| {
+                    cell.replace(buf);
                 });
                 match read {
                     Ok(0) => eof = true,
@@ -264,7 +278,7 @@ pub(super) async fn run(
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => {
                         log::debug!("{peer}: {e}");
-                        break "read failed";
+                        break Ended::io(&e, "read failed");
                     }
                 }
             }
@@ -273,6 +287,7 @@ pub(super) async fn run(
             }
             Wake::Chat(Err(_)) => {
                 log::info!("{peer}: chat queue overflowed, closing with 1008");
+                initiated.get_or_insert(Ended::new(EndBy::Server, "chat queue overflowed"));
                 let _ = conn.close(
                     CloseCode::POLICY,
                     "too slow: chat queue overflowed",
@@ -285,6 +300,7 @@ pub(super) async fn run(
                 if conn.state() == State::Open {
                     if silent >= config.ws_idle_timeout {
                         let _ = conn.close(CloseCode::GOING_AWAY, "idle timeout", clock());
+                        initiated.get_or_insert(Ended::new(EndBy::Timeout, "idle timeout"));
                     } else if silent >= config.ws_ping_interval && !pinged {
                         let _ = conn.send_ping(b"wiretap");
                         pinged = true;
@@ -293,16 +309,17 @@ pub(super) async fn run(
             }
             Wake::Alarm(Alarm::Shutdown) => {
                 let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down", clock());
+                initiated.get_or_insert(Ended::new(EndBy::Shutdown, "server shutdown"));
             }
         }
     };
     drop(membership);
     // RFC 6455 §7.1.1: the server closes the TCP connection first. Half-close, then give the
     // client a moment to see our Close before the socket goes.
-    let _ = socket.get_ref().shutdown(Shutdown::Write);
+    wire.shutdown_write();
     let until = Instant::now() + Duration::from_secs(1);
     async {
-        let _ = socket.readable().await;
+        let _ = wire.readable().await;
     }
     .or(async {
         alarms.wait(Some(until), false).await;
