@@ -292,6 +292,35 @@ pub(crate) fn write_document_tail(
 
 /// `{"t":..,"dir":"..","hex":".."}` without a newline: a chunk line of a `.partial` and a
 /// chunk of a finalized document alike. Hex-encodes without an intermediate `String`.
+/// [`write_chunk_line`] into a `Vec`, the writer thread's hot path: the hex goes straight
+/// into the vector's tail, with no formatting machinery and no staging buffer.
+pub(crate) fn push_chunk_line(out: &mut Vec<u8>, t: u64, dir: Direction, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(40 + 2 * bytes.len());
+    out.extend_from_slice(b"{\"t\":");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut t = t;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (t % 10) as u8;
+        t /= 10;
+        if t == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b",\"dir\":\"");
+    out.extend_from_slice(dir.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"hex\":\"");
+    out.extend(
+        bytes
+            .iter()
+            .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]),
+    );
+    out.extend_from_slice(b"\"}");
+}
+
 pub(crate) fn write_chunk_line(
     out: &mut impl Write,
     t: u64,

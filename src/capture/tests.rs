@@ -711,3 +711,21 @@ fn a_full_disk_truncates_the_capture_with_write_error() {
         .contains("writing the capture failed"));
     assert_eq!(loaded.end.by, EndBy::Client);
 }
+
+#[test]
+fn the_fast_chunk_line_writer_matches_the_general_one() {
+    use super::model::{push_chunk_line, write_chunk_line};
+    let mut rng = crate::fuzzing::XorShift::new(7);
+    for len in [0usize, 1, 2, 15, 16, 125, 1023, 1024, 1025, 5000] {
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        for t in [0u64, 9, 10, 412, u64::MAX] {
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                let mut general = Vec::new();
+                write_chunk_line(&mut general, t, dir, &bytes).unwrap();
+                let mut fast = b"prefix".to_vec();
+                push_chunk_line(&mut fast, t, dir, &bytes);
+                assert_eq!(&fast[6..], &general[..], "len {len}, t {t}");
+            }
+        }
+    }
+}
