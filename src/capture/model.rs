@@ -313,12 +313,42 @@ pub(crate) fn push_chunk_line(out: &mut Vec<u8>, t: u64, dir: Direction, bytes: 
     out.extend_from_slice(b",\"dir\":\"");
     out.extend_from_slice(dir.as_str().as_bytes());
     out.extend_from_slice(b"\",\"hex\":\"");
-    out.extend(
-        bytes
-            .iter()
-            .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]),
-    );
+    let start = out.len();
+    out.resize(start + 2 * bytes.len(), 0);
+    let hex = &mut out[start..];
+    let mut quads = bytes.chunks_exact(4);
+    let mut octets = hex.chunks_exact_mut(8);
+    for (quad, octet) in (&mut quads).zip(&mut octets) {
+        octet.copy_from_slice(&hex_quad([quad[0], quad[1], quad[2], quad[3]]));
+    }
+    for (pair, &b) in octets
+        .into_remainder()
+        .chunks_exact_mut(2)
+        .zip(quads.remainder())
+    {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
     out.extend_from_slice(b"\"}");
+}
+
+/// Four bytes as eight lowercase hex digits, eight lanes at once in a `u64` (the writer
+/// thread hex-encodes every recorded byte; a table lookup per nibble was a quarter of its
+/// time on 64 KiB messages).
+#[inline]
+fn hex_quad(quad: [u8; 4]) -> [u8; 8] {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    // One input byte per 16-bit lane, then its high nibble in the lane's first byte and
+    // its low nibble in the second (memory order, little endian).
+    let spread = quad
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (i, &b)| acc | u64::from(b) << (16 * i));
+    let nibbles = ((spread >> 4) | (spread << 8)) & LOW;
+    // '0'..'9' for 0..9, 'a'..'f' for 10..15: add '0', and 'a' - '0' - 10 = 39 more where
+    // the nibble is over 9 (nibble + 6 carries into bit 4 exactly then).
+    let over9 = ((nibbles + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (nibbles + 0x3030_3030_3030_3030 + over9 * 39).to_le_bytes()
 }
 
 pub(crate) fn write_chunk_line(
