@@ -115,10 +115,12 @@
 //!   captures (by name, that is by start time) are deleted first; live `.partial` files
 //!   never are. When only live captures are left, the capture whose chunk does not fit is
 //!   truncated with `folder-cap`. A recording server keeps recording the newest traffic.
-//! - **Errors.** A failed create or write is counted, logged once per kind of error, and
-//!   truncates the capture it hit with `write-error` (in memory always, on disk if
-//!   possible); other captures go on, and new ones try again, so recording resumes once
-//!   space is freed. Nothing panics and serving never stops.
+//! - **Errors.** A failed create or write is counted, logged once per kind of error (and
+//!   again only after a minute without errors: a full disk still lets files be created,
+//!   so "a success" would re-arm the warning for every connection), and truncates the
+//!   capture it hit with `write-error` (in memory always, on disk if possible); other
+//!   captures go on, and new ones try again, so recording resumes once space is freed.
+//!   Nothing panics and serving never stops.
 
 mod model;
 mod read;

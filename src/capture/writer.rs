@@ -268,16 +268,27 @@ pub(crate) fn create_partial(dir: &Path, header: &mut Header) -> io::Result<File
     unreachable!("the loop returns by n = 100")
 }
 
-/// File errors: counted each time, logged once per kind until writes work again.
+/// How long file operations must go without an error before writes count as working
+/// again, and a kind of error already logged is logged anew when it comes back.
+///
+/// Not "at the first success": a full disk (ENOSPC) still lets files be created, and a
+/// file-size limit (EFBIG) still lets small files be written, so every connection would
+/// bring a success and then the same error, one warning per connection.
+const QUIET: Duration = Duration::from_secs(60);
+
+/// File errors: counted each time, logged once per kind until writes have worked for
+/// [`QUIET`] without an error.
 struct Errors<'a> {
     shared: &'a Shared,
     logged: HashSet<io::ErrorKind>,
+    /// When the last error came.
+    last: Option<Instant>,
 }
 
 impl Errors<'_> {
     fn report(&mut self, what: &str, path: &Path, e: &io::Error) {
         bump(&self.shared.counters.write_errors, 1);
-        if self.logged.insert(e.kind()) {
+        if self.failed(e.kind(), Instant::now()) {
             log::warn!(
                 "capture: {what} {}: {e} (serving goes on; captures hit are marked \
                  truncated, further errors of this kind are counted, not logged)",
@@ -287,10 +298,28 @@ impl Errors<'_> {
     }
 
     fn ok(&mut self) {
-        if !self.logged.is_empty() {
+        if self.succeeded(Instant::now()) {
             log::info!("capture: writes work again");
-            self.logged.clear();
         }
+    }
+
+    /// Notes an error of `kind` at `now`; `true` when it is to be logged.
+    fn failed(&mut self, kind: io::ErrorKind, now: Instant) -> bool {
+        self.last = Some(now);
+        self.logged.insert(kind)
+    }
+
+    /// Notes a success at `now`; `true` when it ends a run of logged errors (none for
+    /// [`QUIET`]): the kinds logged may be logged again.
+    fn succeeded(&mut self, now: Instant) -> bool {
+        let quiet = self
+            .last
+            .is_none_or(|last| now.saturating_duration_since(last) >= QUIET);
+        if quiet && !self.logged.is_empty() {
+            self.logged.clear();
+            return true;
+        }
+        false
     }
 }
 
@@ -364,6 +393,7 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
         errors: Errors {
             shared,
             logged: HashSet::new(),
+            last: None,
         },
     };
     // Polled in batches while traffic flows: a blocking `recv` would make every `send` wake
@@ -818,5 +848,43 @@ impl Writer<'_> {
             };
             self.end(key, end);
         }
+    }
+}
+
+#[cfg(test)]
+mod errors_tests {
+    use super::*;
+    use crate::capture::record::{Budget, Counters};
+
+    // Regression: under `ulimit -f 64` every big capture failed with EFBIG while the
+    // small operations between them (creating the next `.partial`, a short finalized
+    // document) succeeded; each success re-armed the warning, so it was logged once per
+    // connection. (`tests/record.rs`: 5 downloads of big.bin, 5 warnings.)
+    #[test]
+    fn an_error_kind_is_logged_again_only_after_a_quiet_period() {
+        let shared = Shared {
+            config: RecorderConfig::new("unused"),
+            budget: Budget::new(1),
+            counters: Counters::default(),
+        };
+        let mut errors = Errors {
+            shared: &shared,
+            logged: HashSet::new(),
+            last: None,
+        };
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert!(!errors.succeeded(at(0)), "nothing to recover from");
+        assert!(errors.failed(io::ErrorKind::FileTooLarge, at(1)));
+        // Small writes in between work, the next big one fails again: not logged.
+        assert!(!errors.succeeded(at(2)));
+        assert!(!errors.failed(io::ErrorKind::FileTooLarge, at(3)));
+        // Another kind is another cause.
+        assert!(errors.failed(io::ErrorKind::StorageFull, at(4)));
+        assert!(!errors.succeeded(at(4) + QUIET - Duration::from_millis(1)));
+        // Writes worked for QUIET: the next error is news again.
+        assert!(errors.succeeded(at(4) + QUIET));
+        assert!(!errors.succeeded(at(5) + QUIET), "said once");
+        assert!(errors.failed(io::ErrorKind::FileTooLarge, at(6) + QUIET));
     }
 }

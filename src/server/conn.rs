@@ -203,7 +203,11 @@ async fn requests(
             }
         }
 
-        let keep_alive = head.keep_alive() && !shared.shutting_down();
+        // Who ends the connection is decided here, with the answer's `Connection` field: a
+        // shutdown that starts while the answer is sent or the connection lingers does not
+        // change it.
+        let shutting_down = shared.shutting_down();
+        let keep_alive = head.keep_alive() && !shutting_down;
         let mut request = files::Request::new(head.method(), target.as_bytes());
         request.if_match = head.field("if-match");
         request.if_none_match = head.field("if-none-match");
@@ -216,7 +220,7 @@ async fn requests(
         respond(wire, &head, &plan, keep_alive, shared).await?;
         if !keep_alive {
             linger(wire, alarms, shared.config.write_timeout).await;
-            return Ok(Outcome::Closed(if shared.shutting_down() {
+            return Ok(Outcome::Closed(if shutting_down {
                 Ended::new(EndBy::Shutdown, "server shutdown")
             } else {
                 Ended::new(EndBy::Server, "closed by server (Connection: close)")
