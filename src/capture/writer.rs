@@ -746,8 +746,16 @@ impl Writer<'_> {
         );
         self.folder.live_bytes += added;
         // Best effort: the truncation (and later the end) line; the document is written
-        // from memory anyway.
-        let line = std::mem::take(&mut live.pending);
+        // from memory anyway. When the failed write was the first, the header line went
+        // with it: put it back first, or a crash before finalizing would leave a
+        // `.partial` that no reader (nor the next start) can make sense of.
+        let mut line = Vec::new();
+        if live.written == 0 && serde_json::to_writer(&mut line, &live.header).is_ok() {
+            line.push(b'\n');
+            live.size += line.len() as u64;
+            self.folder.live_bytes += line.len() as u64;
+        }
+        line.append(&mut live.pending);
         if let Some(file) = &mut live.file {
             if file.write_all(&line).is_ok() {
                 live.written += line.len() as u64;
