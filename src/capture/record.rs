@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -175,6 +175,10 @@ impl Budget {
         }
     }
 
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.freed.notify(usize::MAX);
@@ -193,14 +197,48 @@ pub(crate) struct Shared {
     pub(crate) config: RecorderConfig,
     pub(crate) budget: Budget,
     pub(crate) counters: Counters,
+    /// The writer is blocked on its channel: a connection that stages chunks wakes it.
+    pub(crate) writer_parked: AtomicBool,
 }
 
-/// Per-connection state the writer thread can change: whether, and why, it was cut.
+/// Per-connection state shared with the writer thread: whether, and why, it was cut, and
+/// the chunks recorded but not yet taken by the writer.
 #[derive(Debug, Default)]
 pub(crate) struct ConnState {
     /// 0 while recording, else `1 + reason as u8`.
     cut: AtomicU8,
+    /// Chunks waiting for the writer, which takes them all at once (see [`Staged`]).
+    pub(crate) stage: Mutex<Staged>,
+    /// `stage` holds chunks (set after pushing, cleared by the writer before taking).
+    pub(crate) staged: AtomicBool,
+    /// A `Drain` message for this connection is on its way.
+    pub(crate) drain_asked: AtomicBool,
 }
+
+/// Chunks recorded on a connection and not yet taken by the writer: their bytes end to end,
+/// and each chunk's time, direction and length.
+///
+/// Why not one message per chunk: a message is an allocation on the connection's thread
+/// that the writer frees on its own (glibc then locks the connection thread's arena), and
+/// a channel operation; for a 125-byte echo that was most of what recording cost. A
+/// connection appends under a lock nobody else holds except the writer for the moment it
+/// swaps the whole stage out, every few milliseconds.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) chunks: Vec<(u64, Direction, usize)>,
+}
+
+impl Staged {
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.chunks.clear();
+    }
+}
+
+/// Staged bytes past which a connection asks the writer to take them at once, instead of
+/// waiting for its next round.
+const STAGE_LIMIT: usize = 256 * 1024;
 
 impl ConnState {
     /// Marks the capture cut; `false` when it already was.
@@ -230,12 +268,12 @@ pub(crate) enum Msg {
         start: Instant,
         state: Arc<ConnState>,
     },
-    Chunk {
+    /// This connection staged a lot: take its chunks now.
+    Drain {
         key: u64,
-        t: u64,
-        dir: Direction,
-        bytes: Vec<u8>,
     },
+    /// Chunks were staged while the writer was parked: wake up and take them.
+    Wake,
     /// The caller cut the capture (the connection cap).
     Truncate {
         key: u64,
@@ -299,6 +337,7 @@ impl Recorder {
         let shared = Arc::new(Shared {
             budget: Budget::new(config.queue_bytes),
             counters: Counters::default(),
+            writer_parked: AtomicBool::new(false),
             config,
         });
         bump(&shared.counters.recovered, folder.recovered.len() as u64);
@@ -573,16 +612,27 @@ impl ConnCapture {
             }
             return;
         }
-        let msg = Msg::Chunk {
-            key: self.key,
-            t,
-            dir,
-            bytes: bytes.to_vec(),
-        };
-        if self.handle.tx.send(msg).is_err() {
+        if shared.budget.is_closed() {
             // The writer is gone (after shutdown): give the budget back.
             shared.budget.release(chunk_cost(bytes.len()));
             bump(&shared.counters.bytes_truncated, n);
+            return;
+        }
+        let staged = {
+            let mut stage = self.state.stage.lock().unwrap_or_else(|e| e.into_inner());
+            stage.bytes.extend_from_slice(bytes);
+            stage.chunks.push((t, dir, bytes.len()));
+            stage.bytes.len()
+        };
+        let was_empty = !self.state.staged.swap(true, Ordering::SeqCst);
+        if staged >= STAGE_LIMIT {
+            if !self.state.drain_asked.swap(true, Ordering::AcqRel) {
+                let _ = self.handle.tx.send(Msg::Drain { key: self.key });
+            }
+        } else if was_empty && shared.writer_parked.swap(false, Ordering::SeqCst) {
+            // The writer checks the stages after it says it parks, and this side says it
+            // staged before it checks the writer: one of the two sees the other.
+            let _ = self.handle.tx.send(Msg::Wake);
         }
     }
 

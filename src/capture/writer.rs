@@ -20,7 +20,7 @@ use super::model::{
     Truncation, TruncationReason,
 };
 use super::read::LoadError;
-use super::record::{bump, chunk_cost, ConnState, Msg, RecorderConfig, Shared};
+use super::record::{bump, chunk_cost, ConnState, Msg, RecorderConfig, Shared, Staged};
 use super::Capture;
 
 /// A capture's buffer is written once it holds this much: few, large writes, and a bound
@@ -334,6 +334,10 @@ struct Live {
     file: Option<File>,
     /// Its place in the open-files LRU.
     stamp: u64,
+    /// Whether the connection's stage holds a buffer the writer gave it, and when the
+    /// writer last took its chunks.
+    stage_held: bool,
+    drained_at: Instant,
     /// Lines not yet written to the OS, and their budget.
     pending: Vec<u8>,
     pending_cost: usize,
@@ -361,6 +365,8 @@ struct Writer<'a> {
     pending_total: usize,
     /// Emptied line buffers, for reuse (see `recycle`).
     spare: Vec<Vec<u8>>,
+    /// Emptied stages, handed to connections in exchange for theirs (see `drain`).
+    stage_spare: Vec<Staged>,
     folder: Folder,
     errors: Errors<'a>,
 }
@@ -389,6 +395,7 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
         next_flush: None,
         pending_total: 0,
         spare: Vec::new(),
+        stage_spare: Vec::new(),
         folder,
         errors: Errors {
             shared,
@@ -396,89 +403,200 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
             last: None,
         },
     };
-    // Polled in batches while traffic flows: a blocking `recv` would make every `send` wake
-    // this thread (a futex call and a context switch per chunk, on the connection's
-    // thread: 40% of the recording's cost for a 125-byte echo). So while messages come,
-    // the thread drains the channel, pauses `BATCH_PAUSE`, and drains again; senders find
-    // no sleeper and wake nobody. After `IDLE_AFTER` without a message it blocks, and the
-    // first message of the next burst wakes it.
+    // Connections stage their chunks (see `record::Staged`); this thread takes them in
+    // rounds. While traffic flows it takes every message and every stage, pauses
+    // `BATCH_PAUSE`, and goes again, so that connections never have to wake it. After
+    // `IDLE_AFTER` without anything new it parks on its channel; the first connection that
+    // stages something then wakes it (`Msg::Wake`).
     let mut quiet_since: Option<Instant> = None;
-    let mut handled: u32 = 0;
     loop {
-        let msg = match rx.try_recv() {
-            Ok(msg) => {
-                quiet_since = None;
-                msg
-            }
-            Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) => {
-                let now = Instant::now();
-                if w.next_flush.is_some_and(|d| now >= d) {
-                    w.flush_all();
-                }
-                let quiet = *quiet_since.get_or_insert(now);
-                if now.duration_since(quiet) < IDLE_AFTER {
-                    std::thread::sleep(BATCH_PAUSE);
-                    continue;
-                }
-                quiet_since = None;
-                let received = match w.next_flush {
-                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                    Some(deadline) => {
-                        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        let mut busy = false;
+        loop {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    busy = true;
+                    if w.handle(msg) == Flow::Stop {
+                        return;
                     }
-                };
-                match received {
-                    Ok(msg) => msg,
-                    Err(RecvTimeoutError::Timeout) => {
-                        w.flush_all();
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    w.drain_all();
+                    w.shutdown();
+                    return;
                 }
             }
+        }
+        busy |= w.drain_all();
+        let now = Instant::now();
+        // Write when the interval is up, or early when buffered lines hold a good part of
+        // the budget that callers may be waiting on.
+        if w.next_flush.is_some_and(|d| now >= d)
+            || w.pending_total.saturating_mul(4) > shared.config.queue_bytes
+        {
+            w.flush_all();
+        }
+        if busy {
+            quiet_since = None;
+        }
+        let quiet = *quiet_since.get_or_insert(now);
+        if now.duration_since(quiet) < IDLE_AFTER {
+            std::thread::sleep(BATCH_PAUSE);
+            continue;
+        }
+        w.release_idle_stages();
+        // Park: say so first, then look at the stages once more (see `ConnCapture::send`).
+        shared.writer_parked.store(true, Ordering::SeqCst);
+        if w.any_staged() {
+            shared.writer_parked.store(false, Ordering::SeqCst);
+            continue;
+        }
+        let received = match w.next_flush {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(deadline) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
         };
+        shared.writer_parked.store(false, Ordering::SeqCst);
+        quiet_since = None;
+        match received {
+            Ok(msg) => {
+                if w.handle(msg) == Flow::Stop {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => w.flush_all(),
+            Err(RecvTimeoutError::Disconnected) => {
+                w.drain_all();
+                w.shutdown();
+                return;
+            }
+        }
+    }
+}
+
+/// Whether the writer goes on after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+impl Writer<'_> {
+    /// Acts on one message; `Stop` once the writer is done (shut down, or a test's crash).
+    fn handle(&mut self, msg: Msg) -> Flow {
         match msg {
             Msg::Open {
                 key,
                 header,
                 start,
                 state,
-            } => w.open(key, header, start, state),
-            Msg::Chunk { key, t, dir, bytes } => w.chunk(key, t, dir, &bytes),
+            } => self.open(key, header, start, state),
+            Msg::Drain { key } => self.drain(key),
+            Msg::Wake => {}
             Msg::Truncate {
                 key,
                 t,
                 reason,
                 detail,
             } => {
-                if let Some(live) = w.live.get_mut(&key) {
-                    let added = truncate(live, reason, t, detail, shared);
-                    w.folder.live_bytes += added;
-                    w.mark_dirty(key);
+                // What was staged before the cut comes first.
+                self.drain(key);
+                if let Some(live) = self.live.get_mut(&key) {
+                    let added = truncate(live, reason, t, detail, self.shared);
+                    self.folder.live_bytes += added;
+                    self.mark_dirty(key);
                 }
             }
-            Msg::End { key, end } => w.end(key, end),
+            Msg::End { key, end } => {
+                self.drain(key);
+                self.end(key, end);
+            }
             #[cfg(test)]
             Msg::Sync(done) => {
-                w.flush_all();
+                self.drain_all();
+                self.flush_all();
                 let _ = done.send(());
             }
             #[cfg(test)]
-            Msg::Crash => return,
-            Msg::Shutdown => break,
+            Msg::Crash => return Flow::Stop,
+            Msg::Shutdown => {
+                self.drain_all();
+                self.shutdown();
+                return Flow::Stop;
+            }
         }
-        // Write when the interval is up, or early when buffered lines hold a good part of
-        // the budget that callers may be waiting on. The clock is read every 64 messages
-        // (and whenever the channel runs dry, above), not for each one.
-        handled = handled.wrapping_add(1);
-        let due = handled % 64 == 0 && w.next_flush.is_some_and(|d| Instant::now() >= d);
-        if due || w.pending_total.saturating_mul(4) > shared.config.queue_bytes {
-            w.flush_all();
+        Flow::Go
+    }
+
+    /// Takes every connection's staged chunks; `true` when there were any.
+    fn drain_all(&mut self) -> bool {
+        let keys: Vec<u64> = self
+            .live
+            .iter()
+            .filter(|(_, live)| live.state.staged.load(Ordering::SeqCst))
+            .map(|(&key, _)| key)
+            .collect();
+        for &key in &keys {
+            self.drain(key);
+        }
+        !keys.is_empty()
+    }
+
+    fn any_staged(&self) -> bool {
+        self.live
+            .values()
+            .any(|live| live.state.staged.load(Ordering::SeqCst))
+    }
+
+    /// Takes a connection's staged chunks and turns them into lines. The connection gets
+    /// an emptied stage from the spares in exchange, so a busy one allocates nothing.
+    fn drain(&mut self, key: u64) {
+        let Some(live) = self.live.get_mut(&key) else {
+            return;
+        };
+        let state = live.state.clone();
+        live.stage_held = true;
+        live.drained_at = Instant::now();
+        state.staged.store(false, Ordering::SeqCst);
+        state.drain_asked.store(false, Ordering::Release);
+        let mut taken = self.stage_spare.pop().unwrap_or_default();
+        std::mem::swap(
+            &mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut taken,
+        );
+        let mut at = 0;
+        for &(t, dir, len) in &taken.chunks {
+            let Some(bytes) = taken.bytes.get(at..at + len) else {
+                break;
+            };
+            self.chunk(key, t, dir, bytes);
+            at += len;
+        }
+        if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY
+        {
+            taken.clear();
+            self.stage_spare.push(taken);
         }
     }
-    w.shutdown();
+
+    /// Takes back the stage buffers of connections that staged nothing for a while: an
+    /// idle connection holds no recording memory.
+    fn release_idle_stages(&mut self) {
+        let now = Instant::now();
+        for live in self.live.values_mut() {
+            if !live.stage_held || now.duration_since(live.drained_at) < STAGE_IDLE {
+                continue;
+            }
+            let mut stage = live.state.stage.lock().unwrap_or_else(|e| e.into_inner());
+            if stage.chunks.is_empty() {
+                *stage = Default::default();
+                live.stage_held = false;
+            }
+        }
+    }
 }
+
+/// A connection that staged nothing for this long gives its stage buffer back.
+const STAGE_IDLE: Duration = Duration::from_secs(1);
 
 /// Closes the budget when the writer stops, even by a panic.
 struct CloseOnDrop<'a>(&'a Shared);
@@ -551,6 +669,8 @@ impl Writer<'_> {
             created: false,
             file: None,
             stamp: 0,
+            stage_held: false,
+            drained_at: start,
             pending: Vec::new(),
             pending_cost: 0,
             written: 0,
@@ -874,6 +994,7 @@ mod errors_tests {
             config: RecorderConfig::new("unused"),
             budget: Budget::new(1),
             counters: Counters::default(),
+            writer_parked: std::sync::atomic::AtomicBool::new(false),
         };
         let mut errors = Errors {
             shared: &shared,
