@@ -376,7 +376,7 @@ const SPARE_BUFFERS: usize = 8;
 const MAX_SPARE_CAPACITY: usize = 4 << 20;
 
 /// While messages come, the writer looks for more this often (see [`run`]).
-const BATCH_PAUSE: Duration = Duration::from_millis(5);
+const BATCH_PAUSE: Duration = Duration::from_millis(10);
 
 /// Without a message for this long, the writer blocks until the next one.
 const IDLE_AFTER: Duration = Duration::from_millis(50);
