@@ -94,10 +94,15 @@
 //! Decisions, and why:
 //!
 //! - **One writer thread** does all file I/O (open, hex-encoding, writes, fsync, rename,
-//!   deletes); a connection task only copies its bytes into a message. The executor
-//!   threads never block on the disk.
+//!   deletes); a connection task only appends its bytes to its own *stage* (a buffer and a
+//!   list of chunk lengths, under a lock that only the writer also takes, to swap the
+//!   whole stage out). The writer takes every stage in rounds of 10 ms while traffic
+//!   flows, so connections never wake it; after 50 ms of quiet it parks, and the first
+//!   connection that stages something wakes it. A message per chunk cost an allocation
+//!   freed on another thread and a channel operation each: most of what recording a
+//!   125-byte echo cost. The executor threads never block on the disk.
 //! - **Backpressure, never loss.** Bytes recorded but not yet written to the OS share one
-//!   budget (`queue_bytes`, 64 MiB, plus 64 bytes per chunk for the message). When it is
+//!   budget (`queue_bytes`, 64 MiB, plus 64 bytes per chunk for its bookkeeping). When it is
 //!   spent, [`ConnCapture::record`] makes *that* connection wait until the writer catches
 //!   up: a slow disk slows the connections that talk, it does not drop their bytes or
 //!   grow memory. [`ConnCapture::try_record`] is the non-waiting form for code that cannot
