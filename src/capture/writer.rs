@@ -571,8 +571,7 @@ impl Writer<'_> {
             self.chunk(key, t, dir, bytes);
             at += len;
         }
-        if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY
-        {
+        if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY {
             taken.clear();
             self.stage_spare.push(taken);
         }
