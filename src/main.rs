@@ -172,7 +172,11 @@ fn serve(args: &ServeArgs) -> std::io::Result<()> {
         server.local_addr()?
     );
     let _ = match server.capture_dir() {
-        Some(dir) => writeln!(out, "wiretap: recording every connection into {}", dir.display()),
+        Some(dir) => writeln!(
+            out,
+            "wiretap: recording every connection into {}",
+            dir.display()
+        ),
         None => writeln!(out, "wiretap: not recording (--no-record)"),
     };
     let _ = out.flush();

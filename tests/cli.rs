@@ -36,10 +36,17 @@ impl Wiretap {
             .expect("spawn wiretap");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut banner = String::new();
-        stdout.read_line(&mut banner).expect("read the start-up line");
+        stdout
+            .read_line(&mut banner)
+            .expect("read the start-up line");
         let mut recording = String::new();
-        stdout.read_line(&mut recording).expect("read the recording line");
-        assert!(recording.contains("recording every connection into"), "{recording}");
+        stdout
+            .read_line(&mut recording)
+            .expect("read the recording line");
+        assert!(
+            recording.contains("recording every connection into"),
+            "{recording}"
+        );
         // "wiretap: serving <dir> at http://127.0.0.1:PORT/ (...)"
         let addr = banner
             .split("http://")
