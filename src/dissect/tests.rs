@@ -539,3 +539,51 @@ fn random_sessions_are_chunking_invariant() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_chunking_invariant(&capture, &Limits::default(), 32);
 }
+
+#[test]
+fn fuzz_bodies_hold_on_mutated_sessions() {
+    // A poor man's fuzzer over the structured target: sessions with bytes flipped, dropped
+    // and duplicated at seeded points, with and without a handshake and truncation.
+    let mut base = Vec::new();
+    base.extend(masked(Opcode::Text, false, "κό".as_bytes()));
+    base.extend(masked(Opcode::Ping, true, b"p"));
+    base.extend(masked(Opcode::Continuation, true, b"sme"));
+    base.extend(masked(Opcode::Close, true, b"\x03\xe8bye"));
+    base.extend(plain(Opcode::Binary, true, &[7; 300]));
+    base.extend_from_slice(
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+    );
+    let mut rng = crate::fuzzing::XorShift::new(7);
+    for round in 0..150 {
+        let mut data = vec![rng.next_u64() as u8, rng.next_u64() as u8];
+        data.extend_from_slice(&base);
+        for _ in 0..rng.below(6) {
+            let at = 2 + rng.below(data.len() - 2);
+            match rng.below(3) {
+                0 => data[at] = rng.next_u64() as u8,
+                1 => {
+                    data.remove(at);
+                }
+                _ => data.insert(at, data[at]),
+            }
+        }
+        if round % 10 == 0 {
+            data.truncate(2 + rng.below(data.len() - 2));
+        }
+        crate::fuzzing::fuzz_capture_streams(&data);
+    }
+}
+
+#[test]
+fn fuzz_capture_reads_capture_documents() {
+    let mut capture = capture(&[(C, UPGRADE), (S, SWITCH)]);
+    capture.chunks.push(Chunk {
+        t: 300,
+        dir: C,
+        bytes: masked(Opcode::Text, true, b"hi"),
+    });
+    let mut doc = Vec::new();
+    capture.write_to(&mut doc).unwrap();
+    crate::fuzzing::fuzz_capture(&doc);
+    crate::fuzzing::fuzz_capture(b"not a capture");
+}
