@@ -83,6 +83,64 @@ SEEDS = {
 }
 
 
+def capture_json(chunks, truncated=None, end_by="client"):
+    """A finalized capture document (format v1) of (dir, bytes) chunks."""
+    import json
+    head = {"format": "wiretap-capture", "version": 1, "id": "seed", "start": "2026-01-01T00:00:00.000000Z",
+            "client": "127.0.0.1:1", "server": "127.0.0.1:2"}
+    lines = [json.dumps({"t": 100 * i, "dir": d, "hex": b.hex()}, separators=(",", ":"))
+             for i, (d, b) in enumerate(chunks)]
+    doc = json.dumps(head, separators=(",", ":"))[:-1] + ',"chunks":[\n' + ",\n".join(lines)
+    doc += '\n],"truncated":' + json.dumps(truncated, separators=(",", ":"))
+    doc += ',"end":{"t":%d,"by":"%s"}}\n' % (100 * len(chunks), end_by)
+    return doc.encode()
+
+
+def capture_partial(chunks):
+    """A `.partial` (JSON Lines) capture without an end line: a crash."""
+    import json
+    head = {"format": "wiretap-capture", "version": 1, "id": "seed", "start": "2026-01-01T00:00:00.000000Z",
+            "client": "127.0.0.1:1", "server": "127.0.0.1:2"}
+    out = [json.dumps(head, separators=(",", ":"))]
+    out += [json.dumps({"t": 100 * i, "dir": d, "hex": b.hex()}, separators=(",", ":"))
+            for i, (d, b) in enumerate(chunks)]
+    return ("\n".join(out) + "\n").encode()
+
+
+UPGRADE = SEEDS["request"]["upgrade"]
+SWITCH = SEEDS["response"]["switching"][:-7]
+WS_CLIENT = frame(1, b"Hello", mask=K) + frame(2, bytes(range(200)), mask=K) \
+    + frame(1, b"Hel", fin=False, mask=K) + frame(9, b"p", mask=K) + frame(0, b"lo", mask=K) \
+    + frame(8, struct.pack(">H", 1000) + b"bye", mask=K)
+WS_SERVER = frame(1, b"Hello") + frame(9, b"") + frame(8, struct.pack(">H", 1000))
+
+SEEDS["capture"] = {
+    "http_pipelined": capture_json([
+        ("c2s", SEEDS["request"]["pipelined"]),
+        ("s2c", SEEDS["response"]["chunked"]),
+        ("s2c", SEEDS["response"]["ok_length"]),
+        ("s2c", b"HTTP/1.0 200 OK\r\n\r\nbye"),
+    ]),
+    "websocket": capture_json([("c2s", UPGRADE), ("s2c", SWITCH), ("c2s", WS_CLIENT), ("s2c", WS_SERVER)]),
+    "truncated": capture_json(
+        [("c2s", SEEDS["request"]["get"]), ("s2c", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")],
+        truncated={"reason": "connection-cap", "t": 150, "c2s": 78, "s2c": 41}),
+    "errors": capture_json([("c2s", UPGRADE), ("s2c", SWITCH), ("c2s", SEEDS["connection"]["unmasked"]),
+                            ("s2c", frame(1, b"x", mask=K))]),
+    "crashed_partial": capture_partial([("c2s", SEEDS["request"]["post_chunked"]),
+                                        ("s2c", SEEDS["response"]["continue_then_ok"])]),
+    "empty": capture_json([]),
+}
+
+SEEDS["capture_streams"] = {
+    # flags (bit 0: handshake first, bit 1: truncated), cut (of 256), then both streams.
+    "http": b"\x00\x80" + SEEDS["request"]["pipelined"] + SEEDS["response"]["chunked"],
+    "websocket": b"\x01\x80" + WS_CLIENT + WS_SERVER,
+    "websocket_truncated": b"\x03\xa0" + WS_CLIENT + WS_SERVER[:5],
+    "bad_frames": b"\x01\x40" + SEEDS["connection"]["rsv"] + SEEDS["connection"]["bad_close_code"],
+}
+
+
 def main():
     for target, seeds in SEEDS.items():
         folder = os.path.join(HERE, "seeds", target)

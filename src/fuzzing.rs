@@ -676,3 +676,227 @@ mod ws_tests {
         }
     }
 }
+
+// Dissection: the chunking helpers of the transcript tests and the bodies of the `capture`
+// fuzz targets.
+
+use crate::capture::{Capture, Chunk, Direction};
+use crate::dissect::{dissect_with, Kind, Limits as DissectLimits, Transcript};
+
+/// The same streams as `capture`, chunked other ways: each direction whole (client first,
+/// then server first), byte at a time (up to 64 KiB in all), and `random` times cut at
+/// seeded random points, pieces merged again at random, and the two directions interleaved
+/// at random. Each direction's bytes, in order, are the same in every one.
+pub fn rechunkings(capture: &Capture, random: usize, seed: u64) -> Vec<Capture> {
+    let with = |chunks: Vec<Chunk>| Capture {
+        chunks,
+        ..capture.clone()
+    };
+    let streams = [
+        capture.stream(Direction::ClientToServer),
+        capture.stream(Direction::ServerToClient),
+    ];
+    let whole = |dir: Direction, t: u64| Chunk {
+        t,
+        dir,
+        bytes: streams[usize::from(dir == Direction::ServerToClient)].clone(),
+    };
+    let mut out = vec![
+        with(vec![
+            whole(Direction::ClientToServer, 0),
+            whole(Direction::ServerToClient, 1),
+        ]),
+        with(vec![
+            whole(Direction::ServerToClient, 0),
+            whole(Direction::ClientToServer, 1),
+        ]),
+    ];
+    if streams[0].len() + streams[1].len() <= 64 * 1024 {
+        let mut bytes = Vec::new();
+        for chunk in &capture.chunks {
+            for &b in &chunk.bytes {
+                bytes.push(Chunk {
+                    t: chunk.t,
+                    dir: chunk.dir,
+                    bytes: vec![b],
+                });
+            }
+        }
+        out.push(with(bytes));
+    }
+    let mut rng = XorShift::new(seed);
+    for _ in 0..random {
+        // Cut each direction's stream into pieces of 1 to 64 bytes, then interleave.
+        let mut pieces: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        for (side, stream) in streams.iter().enumerate() {
+            let mut rest = &stream[..];
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(64));
+                pieces[side].push(rest[..n].to_vec());
+                rest = &rest[n..];
+            }
+        }
+        let mut chunks = Vec::new();
+        let mut next = [0, 0];
+        let mut t = 0;
+        while next[0] < pieces[0].len() || next[1] < pieces[1].len() {
+            let side = if next[0] == pieces[0].len() {
+                1
+            } else if next[1] == pieces[1].len() {
+                0
+            } else {
+                rng.below(2)
+            };
+            let dir = [Direction::ClientToServer, Direction::ServerToClient][side];
+            chunks.push(Chunk {
+                t,
+                dir,
+                bytes: std::mem::take(&mut pieces[side][next[side]]),
+            });
+            next[side] += 1;
+            t += rng.below(1000) as u64;
+        }
+        out.push(with(chunks));
+    }
+    out
+}
+
+/// Checks what every transcript promises, for `capture`: ranges inside their stream and in
+/// stream order, one end event per direction and last, nothing but the end after an error,
+/// at most a few events per byte, and a JSON form that reads back equal.
+pub fn check_transcript(capture: &Capture, transcript: &Transcript) {
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let total = capture.stream(dir).len() as u64;
+        let events: Vec<_> = transcript.events.iter().filter(|e| e.dir == dir).collect();
+        let mut last_end = 0;
+        let mut failed = false;
+        for (i, event) in events.iter().enumerate() {
+            let [start, end] = event.at;
+            assert!(start <= end && end <= total, "{event:?} outside 0..{total}");
+            if let Kind::Error(error) = &event.kind {
+                // An error may sit inside the frame just reported (a Close payload).
+                assert!(
+                    error.offset <= total && end <= error.offset + 1,
+                    "{event:?}"
+                );
+            } else {
+                assert!(end >= last_end, "{event:?} before {last_end}");
+                last_end = end;
+            }
+            let is_end = matches!(event.kind, Kind::Eof(_) | Kind::Truncated(_));
+            assert_eq!(
+                is_end,
+                i + 1 == events.len(),
+                "end events come last: {event:?}"
+            );
+            assert!(!failed || is_end, "{event:?} after an error");
+            failed |= matches!(event.kind, Kind::Error(_));
+        }
+        assert!(!events.is_empty(), "no end event for {dir}");
+        // A request or frame takes at least 2 bytes and makes at most 3 events.
+        assert!(
+            events.len() as u64 <= 2 * total + 4,
+            "{} events",
+            events.len()
+        );
+    }
+    let json = transcript.to_json();
+    let back: Transcript = serde_json::from_str(&json).expect("a transcript reads back");
+    assert_eq!(&back, transcript);
+}
+
+/// Dissects `capture` chunked every way [`rechunkings`] makes; every transcript must hold
+/// [`check_transcript`] and equal the original's once times are dropped.
+pub fn assert_chunking_invariant(capture: &Capture, limits: &DissectLimits, random: usize) {
+    let original = dissect_with(capture, limits);
+    check_transcript(capture, &original);
+    let expected = original.untimed();
+    let seed = seed_of(&capture.stream(Direction::ClientToServer));
+    for (i, other) in rechunkings(capture, random, seed).iter().enumerate() {
+        let got = dissect_with(other, limits);
+        check_transcript(other, &got);
+        assert_eq!(got.untimed(), expected, "rechunking {i}");
+    }
+}
+
+/// Fuzz target body: `data` as a capture file, finalized (when it starts with `{` and
+/// parses) or `.partial`. A capture that loads must dissect under the transcript's
+/// promises, the same way however it is chunked.
+pub fn fuzz_capture(data: &[u8]) {
+    let capture = match Capture::from_slice(data) {
+        Ok(capture) => capture,
+        Err(_) => match Capture::from_partial_slice(data) {
+            Ok(loaded) => loaded.capture,
+            Err(_) => return,
+        },
+    };
+    assert_chunking_invariant(&capture, &fuzz_dissect_limits(), 2);
+}
+
+/// Limits small enough that a fuzzer reaches them.
+fn fuzz_dissect_limits() -> DissectLimits {
+    let mut limits = DissectLimits::default();
+    limits.http.max_head_bytes = 1024;
+    limits.http.max_request_line = 256;
+    limits.http.max_fields = 16;
+    limits.max_events = 64;
+    limits
+}
+
+/// The opening handshake the structured target can put in front of its streams.
+const FUZZ_UPGRADE: &[u8] = b"GET /echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const FUZZ_SWITCH: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+/// Fuzz target body, structured: `data[0]` picks the prefix (bit 0: a WebSocket handshake
+/// on both sides, so the fuzzer starts among frames; bit 1: the capture is truncated) and
+/// `data[1]` where the rest is cut into the client's and the server's streams. Chunked at
+/// points the input picks, and every other way [`rechunkings`] makes, the transcript must
+/// not change.
+pub fn fuzz_capture_streams(data: &[u8]) {
+    let [flags, cut, rest @ ..] = data else {
+        return;
+    };
+    let at = rest.len() * usize::from(*cut) / 256;
+    let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
+    if flags & 1 != 0 {
+        c2s.extend_from_slice(FUZZ_UPGRADE);
+        s2c.extend_from_slice(FUZZ_SWITCH);
+    }
+    c2s.extend_from_slice(&rest[..at]);
+    s2c.extend_from_slice(&rest[at..]);
+    let mut capture = Capture::new("fuzz", "2026-01-01T00:00:00.000000Z", "a:1", "b:2");
+    // Chunks as the recorder would make them: alternating, sizes from the input.
+    let mut rng = XorShift::new(seed_of(data));
+    let (mut a, mut b) = (&c2s[..], &s2c[..]);
+    let mut t = 0;
+    while !a.is_empty() || !b.is_empty() {
+        for (side, dir) in [
+            (&mut a, Direction::ClientToServer),
+            (&mut b, Direction::ServerToClient),
+        ] {
+            if side.is_empty() {
+                continue;
+            }
+            let n = 1 + rng.below(side.len().min(200));
+            capture.chunks.push(Chunk {
+                t,
+                dir,
+                bytes: side[..n].to_vec(),
+            });
+            *side = &side[n..];
+            t += 10;
+        }
+    }
+    if flags & 2 != 0 {
+        capture.truncated = Some(crate::capture::Truncation {
+            reason: crate::capture::TruncationReason::ConnectionCap,
+            t,
+            c2s: c2s.len() as u64,
+            s2c: s2c.len() as u64,
+            detail: None,
+        });
+    }
+    assert_chunking_invariant(&capture, &fuzz_dissect_limits(), 3);
+}

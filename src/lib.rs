@@ -8,6 +8,8 @@
 //!   [`ws::Connection`] state machine.
 //! - [`capture`]: the capture format (v1) that records every byte of a connection, its
 //!   crash-safe writer ([`capture::Recorder`]) and its tolerant reader.
+//! - [`dissect`]: capture → transcript: both directions of a capture through the parsers
+//!   above, as HTTP, upgrade and WebSocket events with byte offsets.
 //! - [`server`]: the parts that touch the file system, the clock or sockets; so far the
 //!   static-file decisions in [`server::files`].
 //!
@@ -15,6 +17,7 @@
 //! in, values and events come out. The same code runs in the live server and in replay.
 
 pub mod capture;
+pub mod dissect;
 pub mod http;
 pub mod server;
 pub mod ws;

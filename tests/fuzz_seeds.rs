@@ -36,3 +36,13 @@ fn frame_seeds_hold_the_invariants() {
 fn connection_seeds_hold_the_invariants() {
     run_seeds("connection", wiretap::fuzzing::fuzz_connection);
 }
+
+#[test]
+fn capture_seeds_hold_the_invariants() {
+    run_seeds("capture", wiretap::fuzzing::fuzz_capture);
+}
+
+#[test]
+fn capture_stream_seeds_hold_the_invariants() {
+    run_seeds("capture_streams", wiretap::fuzzing::fuzz_capture_streams);
+}

@@ -138,6 +138,8 @@ pub struct BodyDecoder {
     size_start: u64,
     /// Chunk extension bytes seen in this body.
     extensions: usize,
+    /// Chunks with data seen so far (the last-chunk not counted).
+    chunks: u64,
     max_body: u64,
     max_extensions: usize,
     trailer_bounds: Bounds,
@@ -177,6 +179,7 @@ impl BodyDecoder {
             size: 0,
             size_start: 0,
             extensions: 0,
+            chunks: 0,
             max_body: limits.max_body,
             max_extensions: limits.max_chunk_extensions,
             trailer_bounds: Bounds {
@@ -206,6 +209,12 @@ impl BodyDecoder {
     /// Body bytes consumed so far, framing included.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// For a chunked body, the chunks with data whose size line has been read so far (the
+    /// zero-size last-chunk is not counted); 0 for other framings. The dissector reports it.
+    pub fn chunks(&self) -> u64 {
+        self.chunks
     }
 
     /// The trailer section of a chunked body, once decoded, if it had any field.
@@ -468,7 +477,10 @@ impl BodyDecoder {
                     self.trailer_start = at as u64 + 1;
                     Ok(State::Trailers)
                 }
-                b'\n' => Ok(State::Data),
+                b'\n' => {
+                    self.chunks += 1;
+                    Ok(State::Data)
+                }
                 // The CR just before this byte stands alone.
                 _ => Err(Error::new(ErrorKind::BareCr, at.saturating_sub(1))),
             },

@@ -1,0 +1,5 @@
+//! Fuzz target: the invariants live in `wiretap::fuzzing::fuzz_capture_streams` so `cargo test`
+//! can run them over the seeds too.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wiretap::fuzzing::fuzz_capture_streams(data));
