@@ -182,8 +182,21 @@ impl Capture {
         };
         // Format and version first: a future version may not fit today's model, and
         // "version 2 is not supported" beats "missing field".
-        check_format(&serde_json::from_slice::<Probe>(bytes).map_err(invalid)?)?;
-        serde_json::from_slice(bytes).map_err(invalid)
+        // One pass when the document is good; the probe (format and version only) runs
+        // when it is not, so that "version 2 is not supported" beats "missing field".
+        match serde_json::from_slice::<Self>(bytes) {
+            Ok(capture) => {
+                check_format(&Probe {
+                    format: Some(capture.format.clone()),
+                    version: Some(u64::from(capture.version)),
+                })?;
+                Ok(capture)
+            }
+            Err(e) => {
+                check_format(&serde_json::from_slice::<Probe>(bytes).map_err(invalid)?)?;
+                Err(invalid(e))
+            }
+        }
     }
 
     /// Parses a `.partial` (JSON Lines) into the capture that finalizing it would give:

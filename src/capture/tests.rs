@@ -729,3 +729,23 @@ fn the_fast_chunk_line_writer_matches_the_general_one() {
         }
     }
 }
+
+#[test]
+fn hex_decoding_matches_the_hex_crate_and_names_the_bad_digit() {
+    use super::model::hex_bytes::decode_hex;
+    let mut rng = crate::fuzzing::XorShift::new(9);
+    for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 1000] {
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let lower = hex::encode(&bytes);
+        assert_eq!(decode_hex(lower.as_bytes()).unwrap(), bytes);
+        assert_eq!(decode_hex(lower.to_uppercase().as_bytes()).unwrap(), bytes);
+    }
+    assert!(decode_hex(b"abc").unwrap_err().contains("odd"));
+    for bad in [0usize, 1, 31, 32, 63] {
+        let mut text = "00".repeat(40).into_bytes();
+        text[bad] = b'g';
+        let error = decode_hex(&text).unwrap_err();
+        assert!(error.ends_with(&format!("offset {bad}")), "{error}");
+        assert!(hex::decode(&text).is_err());
+    }
+}
