@@ -110,12 +110,14 @@
 //! assert_eq!(transcript.events.len(), 4); // and an eof for each direction
 //! ```
 
+mod diff;
 mod event;
 mod stream;
 
 #[cfg(test)]
 mod tests;
 
+pub use diff::diff_transcripts;
 pub use event::{
     render_line, Body, Close, Control, End, Event, Frame, Framing, FramingName, Kind, Leftover,
     Message, Preview, ProtocolError, Request, Response, Transcript, Truncated, Upgrade,

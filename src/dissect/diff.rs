@@ -1,0 +1,150 @@
+//! Event-level comparison of two transcripts: what the replay harness, `wiretap replay
+//! --check` and `wiretap diff` print when a transcript is not the blessed one.
+//!
+//! Events are compared whole (time, direction, range and fields); the diff is a longest
+//! common subsequence of the two event lists, so one changed event shows as one `-` line
+//! and one `+` line and an inserted event does not shift everything after it. Each change
+//! is shown with one unchanged event of context before and after. Every line is an event's
+//! JSON line as in [`Transcript::to_json`], prefixed with its index in its transcript.
+
+use std::fmt::Write as _;
+
+use super::{Event, Transcript};
+
+/// Past this many cells (events left in one list times events left in the other, once the
+/// common start and end are set aside) the middle is shown as all removed then all added
+/// rather than aligned: the alignment table would take too much memory.
+const MAX_ALIGN_CELLS: usize = 4_000_000;
+
+/// Compares `expected` with `actual` event by event: `None` when they are equal, else a
+/// short report: a summary line, then the changed events with one event of context, `-`
+/// for `expected`, `+` for `actual`.
+///
+/// ```
+/// use wiretap::dissect::{diff_transcripts, Transcript};
+///
+/// let empty = Transcript::default();
+/// assert_eq!(diff_transcripts(&empty, &empty), None);
+/// ```
+pub fn diff_transcripts(expected: &Transcript, actual: &Transcript) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let ops = align(&expected.events, &actual.events);
+    let removed = ops.iter().filter(|op| matches!(op, Op::Removed(_))).count();
+    let added = ops.iter().filter(|op| matches!(op, Op::Added(_))).count();
+    let mut out = format!(
+        "{removed} expected event{} removed, {added} actual event{} added \
+         (expected {} events, actual {})\n",
+        plural(removed),
+        plural(added),
+        expected.events.len(),
+        actual.events.len()
+    );
+    // Which ops to show: the changes and one op on each side of every run of changes.
+    let changed: Vec<bool> = ops.iter().map(|op| !matches!(op, Op::Same(..))).collect();
+    let shown = |i: usize| {
+        changed[i] || (i > 0 && changed[i - 1]) || changed.get(i + 1).copied().unwrap_or(false)
+    };
+    let mut last_shown = None;
+    // The index in each list that the next op stands at.
+    let (mut next_e, mut next_a) = (0, 0);
+    for (i, op) in ops.iter().enumerate() {
+        let (e, a) = (next_e, next_a);
+        match op {
+            Op::Same(..) => (next_e, next_a) = (e + 1, a + 1),
+            Op::Removed(_) => next_e += 1,
+            Op::Added(_) => next_a += 1,
+        }
+        if !shown(i) {
+            continue;
+        }
+        if last_shown.is_none_or(|last| last + 1 != i) {
+            let _ = writeln!(out, "@@ expected #{e}, actual #{a} @@");
+        }
+        last_shown = Some(i);
+        let _ = match *op {
+            Op::Same(e, _) => writeln!(out, "  #{e} {}", line(&expected.events[e])),
+            Op::Removed(e) => writeln!(out, "- #{e} {}", line(&expected.events[e])),
+            Op::Added(a) => writeln!(out, "+ #{a} {}", line(&actual.events[a])),
+        };
+    }
+    Some(out)
+}
+
+/// One step of the alignment: an event in both (indices in expected, actual), only in
+/// expected, only in actual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Same(usize, usize),
+    Removed(usize),
+    Added(usize),
+}
+
+/// Aligns the two lists: the common start and end, and a longest common subsequence of
+/// the middle (or, past [`MAX_ALIGN_CELLS`], the middle as removed then added).
+fn align(expected: &[Event], actual: &[Event]) -> Vec<Op> {
+    let prefix = expected
+        .iter()
+        .zip(actual)
+        .take_while(|(e, a)| e == a)
+        .count();
+    let suffix = expected[prefix..]
+        .iter()
+        .rev()
+        .zip(actual[prefix..].iter().rev())
+        .take_while(|(e, a)| e == a)
+        .count();
+    let e_mid = &expected[prefix..expected.len() - suffix];
+    let a_mid = &actual[prefix..actual.len() - suffix];
+    let mut ops: Vec<Op> = (0..prefix).map(|i| Op::Same(i, i)).collect();
+    if e_mid.len().saturating_mul(a_mid.len()) > MAX_ALIGN_CELLS {
+        ops.extend((0..e_mid.len()).map(|i| Op::Removed(prefix + i)));
+        ops.extend((0..a_mid.len()).map(|j| Op::Added(prefix + j)));
+    } else {
+        // lcs[i][j]: the longest common subsequence of e_mid[i..] and a_mid[j..].
+        let (n, m) = (e_mid.len(), a_mid.len());
+        let mut lcs = vec![0u32; (n + 1) * (m + 1)];
+        let at = |i: usize, j: usize| i * (m + 1) + j;
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[at(i, j)] = if e_mid[i] == a_mid[j] {
+                    lcs[at(i + 1, j + 1)] + 1
+                } else {
+                    lcs[at(i + 1, j)].max(lcs[at(i, j + 1)])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && e_mid[i] == a_mid[j] {
+                ops.push(Op::Same(prefix + i, prefix + j));
+                i += 1;
+                j += 1;
+            } else if j == m || (i < n && lcs[at(i + 1, j)] >= lcs[at(i, j + 1)]) {
+                ops.push(Op::Removed(prefix + i));
+                i += 1;
+            } else {
+                ops.push(Op::Added(prefix + j));
+                j += 1;
+            }
+        }
+    }
+    let (e_end, a_end) = (expected.len() - suffix, actual.len() - suffix);
+    ops.extend((0..suffix).map(|k| Op::Same(e_end + k, a_end + k)));
+    ops
+}
+
+/// An event as its line in [`Transcript::to_json`].
+fn line(event: &Event) -> String {
+    // An event is plain data: serializing cannot fail.
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
