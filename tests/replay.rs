@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use wiretap::dissect::{diff_transcripts, dissect, Kind, Transcript};
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use wiretap::dissect::Limits;
 use wiretap::fuzzing::assert_chunking_invariant;
@@ -33,6 +35,14 @@ fn main() {
             Ok(())
         }
     })];
+    trials.push(Trial::test(
+        "harness::reports_an_altered_event_and_passes_an_unaltered_one",
+        reports_an_altered_event,
+    ));
+    trials.push(Trial::test(
+        "harness::check_finds_a_changed_and_a_missing_transcript",
+        check_finds_changes,
+    ));
     for capture in captures {
         let name = replay::name_of(&capture);
         let path = capture.clone();
@@ -70,9 +80,138 @@ fn golden(capture: &Path, bless: bool) -> Result<(), Failed> {
 }
 
 /// The same two streams cut other ways give the same untimed transcript.
-fn rechunked(capture: &PathBuf) -> Result<(), Failed> {
+fn rechunked(capture: &Path) -> Result<(), Failed> {
     let (loaded, _) = replay::load_capture(capture).map_err(|e| e.to_string())?;
     // The helper asserts; libtest-mimic turns the panic into this test's failure.
     assert_chunking_invariant(&loaded, &Limits::default(), RANDOM_SPLITS);
     Ok(())
+}
+
+/// The capture the harness self-tests use.
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/corpus/curl-range.json")
+}
+
+fn check(ok: bool, what: &str, report: &str) -> Result<(), Failed> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{what}; the report:\n{report}").into())
+    }
+}
+
+/// The comparison can fail: one event changed in the blessed transcript (in memory) is
+/// reported, with that event as `-`/`+` and its neighbours as context; unaltered, it
+/// matches.
+fn reports_an_altered_event() -> Result<(), Failed> {
+    let capture = sample();
+    let (loaded, _) = replay::load_capture(&capture).map_err(|e| e.to_string())?;
+    let actual = dissect(&loaded);
+    let blessed: Transcript =
+        replay::read_transcript(&replay::transcript_path(&capture)).map_err(|e| e.to_string())?;
+    if let Some(report) = diff_transcripts(&blessed, &actual) {
+        return Err(format!("the unaltered transcript differs:\n{report}").into());
+    }
+
+    // The 206 becomes a 200.
+    let mut altered = blessed.clone();
+    let Some(index) = altered
+        .events
+        .iter()
+        .position(|e| matches!(&e.kind, Kind::Response(r) if r.status == 206))
+    else {
+        return Err("curl-range has no 206".into());
+    };
+    if let Kind::Response(r) = &mut altered.events[index].kind {
+        r.status = 200;
+    }
+    let Some(report) = diff_transcripts(&altered, &actual) else {
+        return Err("a changed status went unnoticed".into());
+    };
+    let minus = format!("- #{index} {{");
+    let plus = format!("+ #{index} {{");
+    let changed: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with('-') || l.starts_with('+'))
+        .collect();
+    check(
+        changed.len() == 2,
+        "exactly one event out and one in",
+        &report,
+    )?;
+    check(
+        changed[0].starts_with(&minus) && changed[0].contains("\"status\":200"),
+        "the altered event as expected (-)",
+        &report,
+    )?;
+    check(
+        changed[1].starts_with(&plus) && changed[1].contains("\"status\":206"),
+        "the dissected event as actual (+)",
+        &report,
+    )?;
+    check(
+        report.contains(&format!("  #{} ", index - 1))
+            && report.contains(&format!("  #{} ", index + 1)),
+        "one event of context on each side",
+        &report,
+    )?;
+    check(
+        report.starts_with("1 expected event removed, 1 actual event added"),
+        "the counts",
+        &report,
+    )?;
+
+    // A byte range moved by one.
+    let mut altered = blessed;
+    let last = altered.events.len() - 1;
+    altered.events[last].at[1] += 1;
+    let Some(report) = diff_transcripts(&altered, &actual) else {
+        return Err("a changed byte range went unnoticed".into());
+    };
+    check(
+        report.contains(&format!("- #{last} {{")) && report.contains(&format!("+ #{last} {{")),
+        "the event with the moved range",
+        &report,
+    )
+}
+
+/// [`replay::check`], the harness's comparison on files: a capture beside an altered
+/// transcript is `Changed` (with the diff), without one `New`, and blessing makes it
+/// `Unchanged`.
+fn check_finds_changes() -> Result<(), Failed> {
+    let dir = std::env::temp_dir().join(format!("wiretap-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let capture = dir.join("sample.json");
+    std::fs::copy(sample(), &capture)?;
+    let result = (|| -> Result<(), Failed> {
+        let outcome = replay::check(&capture, false).map_err(|e| e.to_string())?;
+        check(
+            outcome == Outcome::New,
+            "no transcript: new",
+            &format!("{outcome:?}"),
+        )?;
+        let blessed = std::fs::read_to_string(replay::transcript_path(&sample()))?;
+        std::fs::write(
+            replay::transcript_path(&capture),
+            blessed.replace("\"status\":206", "\"status\":200"),
+        )?;
+        let outcome = replay::check(&capture, false).map_err(|e| e.to_string())?;
+        let Outcome::Changed(report) = outcome else {
+            return Err(format!("an altered transcript is {outcome:?}").into());
+        };
+        check(
+            report.contains("\"status\":200"),
+            "the diff shows the event",
+            &report,
+        )?;
+        replay::check(&capture, true).map_err(|e| e.to_string())?;
+        let outcome = replay::check(&capture, false).map_err(|e| e.to_string())?;
+        check(
+            outcome == Outcome::Unchanged,
+            "blessed: unchanged",
+            &format!("{outcome:?}"),
+        )
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

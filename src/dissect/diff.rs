@@ -148,3 +148,82 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Direction, EndBy};
+    use crate::dissect::{End, Kind, Leftover};
+
+    /// An `eof` event at `n`: distinct events that are cheap to make.
+    fn event(n: u64) -> Event {
+        Event {
+            t: n,
+            dir: Direction::ClientToServer,
+            at: [n, n],
+            kind: Kind::Eof(End {
+                by: EndBy::Client,
+                detail: None,
+                left: Leftover::default(),
+            }),
+        }
+    }
+
+    fn transcript(ns: &[u64]) -> Transcript {
+        Transcript {
+            events: ns.iter().copied().map(event).collect(),
+        }
+    }
+
+    /// The `-`, `+` and context lines of a report, as (mark, index) pairs.
+    fn marks(report: &str) -> Vec<(char, usize)> {
+        report
+            .lines()
+            .filter_map(|l| {
+                let mark = l.chars().next()?;
+                let index = l.get(3..)?.split(' ').next()?.parse().ok()?;
+                Some((mark, index))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equal_transcripts_have_no_diff() {
+        assert_eq!(
+            diff_transcripts(&transcript(&[1, 2]), &transcript(&[1, 2])),
+            None
+        );
+    }
+
+    #[test]
+    fn an_inserted_event_does_not_shift_the_rest() {
+        let report = diff_transcripts(
+            &transcript(&[1, 2, 3, 4, 5]),
+            &transcript(&[1, 2, 9, 3, 4, 5]),
+        )
+        .unwrap();
+        assert!(report.starts_with("0 expected events removed, 1 actual event added"));
+        assert_eq!(marks(&report), [(' ', 1), ('+', 2), (' ', 2)], "{report}");
+    }
+
+    #[test]
+    fn separate_changes_make_separate_hunks_with_one_event_of_context() {
+        let expected = transcript(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        let actual = transcript(&[10, 2, 3, 4, 5, 6, 7, 80]);
+        let report = diff_transcripts(&expected, &actual).unwrap();
+        assert_eq!(report.matches("@@").count(), 4, "{report}");
+        assert_eq!(
+            marks(&report),
+            [('-', 0), ('+', 0), (' ', 1), (' ', 6), ('-', 7), ('+', 7)],
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_huge_middle_is_shown_removed_then_added() {
+        let expected: Vec<u64> = (0..3000).collect();
+        let actual: Vec<u64> = (0..3000).map(|n| n + 10_000).collect();
+        let report = diff_transcripts(&transcript(&expected), &transcript(&actual)).unwrap();
+        assert!(report.starts_with("3000 expected events removed, 3000 actual events added"));
+    }
+}
