@@ -35,6 +35,10 @@ fn main() {
             Ok(())
         }
     })];
+    trials.push(Trial::test("no_transcript_without_its_capture", {
+        let corpus = corpus.clone();
+        move || orphans(&corpus)
+    }));
     trials.push(Trial::test(
         "harness::reports_an_altered_event_and_passes_an_unaltered_one",
         reports_an_altered_event,
@@ -85,6 +89,34 @@ fn rechunked(capture: &Path) -> Result<(), Failed> {
     // The helper asserts; libtest-mimic turns the panic into this test's failure.
     assert_chunking_invariant(&loaded, &Limits::default(), RANDOM_SPLITS);
     Ok(())
+}
+
+/// A blessed transcript whose capture is gone (a scenario renamed or dropped when the
+/// corpus was re-recorded) would never be checked again: name it.
+fn orphans(corpus: &Path) -> Result<(), Failed> {
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(corpus)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(stem) = name.strip_suffix(replay::TRANSCRIPT_SUFFIX) {
+            if !corpus.join(format!("{stem}.json")).exists() {
+                orphans.push(name.to_owned());
+            }
+        }
+    }
+    orphans.sort();
+    if orphans.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "transcripts without a capture (delete them): {}",
+            orphans.join(", ")
+        )
+        .into())
+    }
 }
 
 /// The capture the harness self-tests use.
