@@ -3,8 +3,10 @@
 //! `NAME.transcript.json` beside it, then checks that the same streams cut other ways
 //! (byte at a time when small, and seeded random splits) give the same untimed transcript.
 //!
-//! A mismatch prints the event-level diff and how to bless. With `WIRETAP_BLESS=1` the
-//! transcripts are written instead of compared (review them with `git diff captures/corpus`).
+//! A mismatch prints the event-level diff and how to bless, and leaves the new transcript
+//! as `NAME.transcript.json.new` (git-ignored). With `WIRETAP_BLESS=1` the transcripts are
+//! written instead of compared (review them with `git diff captures/corpus`); never under
+//! `CI`.
 //! `harness = false` with libtest-mimic: the usual filters (`cargo test --test replay --
 //! curl`), `--list` and the libtest summary line.
 
@@ -23,7 +25,13 @@ const RANDOM_SPLITS: usize = 3;
 fn main() {
     let args = Arguments::from_args();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/corpus");
-    let bless = std::env::var_os(BLESS_VAR).is_some_and(|v| !v.is_empty() && v != "0");
+    let asked = std::env::var_os(BLESS_VAR).is_some_and(|v| !v.is_empty() && v != "0");
+    // CI never blesses (insta's habit): there it would turn every failure into a pass.
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    if asked && in_ci {
+        eprintln!("{BLESS_VAR} is ignored under CI: comparing instead");
+    }
+    let bless = asked && !in_ci;
     let captures = replay::captures_in(&corpus).unwrap_or_default();
     let mut trials = vec![Trial::test("corpus_is_not_empty", {
         let count = captures.len();
@@ -67,12 +75,24 @@ fn golden(capture: &Path, bless: bool) -> Result<(), Failed> {
         return Ok(());
     }
     let transcript = replay::transcript_path(capture);
+    // NAME.transcript.json.new (git-ignored): the new transcript, to look at or compare
+    // with `wiretap diff`; gone once the test passes.
+    let mut pending = transcript.clone().into_os_string();
+    pending.push(".new");
+    let pending = PathBuf::from(pending);
+    if outcome == Outcome::Unchanged {
+        let _ = std::fs::remove_file(&pending);
+    } else {
+        let actual = replay::transcript_of(capture).map_err(|e| e.to_string())?;
+        std::fs::write(&pending, actual.to_json())?;
+    }
     match outcome {
         Outcome::Unchanged => Ok(()),
         Outcome::Changed(diff) => Err(format!(
-            "the transcript of {} differs from {}:\n{diff}{BLESS_HINT}",
+            "the transcript of {} differs from {} (new one: {}):\n{diff}{BLESS_HINT}",
             capture.display(),
-            transcript.display()
+            transcript.display(),
+            pending.display()
         )
         .into()),
         Outcome::New => Err(format!(
