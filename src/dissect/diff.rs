@@ -5,7 +5,10 @@
 //! common subsequence of the two event lists, so one changed event shows as one `-` line
 //! and one `+` line and an inserted event does not shift everything after it. Each change
 //! is shown with one unchanged event of context before and after. Every line is an event's
-//! JSON line as in [`Transcript::to_json`], prefixed with its index in its transcript.
+//! JSON line as in [`Transcript::to_json`], prefixed with its index in its transcript. An
+//! added event that replaces a removed one (the first of the same direction and kind in
+//! the same run of changes) is followed by `~ path: old -> new` for each field that
+//! differs.
 
 use std::fmt::Write as _;
 
@@ -49,10 +52,17 @@ pub fn diff_transcripts(expected: &Transcript, actual: &Transcript) -> Option<St
     let mut last_shown = None;
     // The index in each list that the next op stands at.
     let (mut next_e, mut next_a) = (0, 0);
+    // The removed events of the current run of changes not yet paired with an added one:
+    // an added event is paired with the first of them of its direction and kind, for its
+    // field summary.
+    let mut run_removed: Vec<usize> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let (e, a) = (next_e, next_a);
         match op {
-            Op::Same(..) => (next_e, next_a) = (e + 1, a + 1),
+            Op::Same(..) => {
+                (next_e, next_a) = (e + 1, a + 1);
+                run_removed.clear();
+            }
             Op::Removed(_) => next_e += 1,
             Op::Added(_) => next_a += 1,
         }
@@ -65,11 +75,98 @@ pub fn diff_transcripts(expected: &Transcript, actual: &Transcript) -> Option<St
         last_shown = Some(i);
         let _ = match *op {
             Op::Same(e, _) => writeln!(out, "  #{e} {}", line(&expected.events[e])),
-            Op::Removed(e) => writeln!(out, "- #{e} {}", line(&expected.events[e])),
-            Op::Added(a) => writeln!(out, "+ #{a} {}", line(&actual.events[a])),
+            Op::Removed(e) => {
+                run_removed.push(e);
+                writeln!(out, "- #{e} {}", line(&expected.events[e]))
+            }
+            Op::Added(a) => {
+                let _ = writeln!(out, "+ #{a} {}", line(&actual.events[a]));
+                let new = &actual.events[a];
+                let pair = run_removed.iter().position(|&e| {
+                    let old = &expected.events[e];
+                    old.dir == new.dir
+                        && std::mem::discriminant(&old.kind) == std::mem::discriminant(&new.kind)
+                });
+                if let Some(k) = pair {
+                    fields_changed(&mut out, &expected.events[run_removed.remove(k)], new);
+                }
+                Ok(())
+            }
         };
     }
     Some(out)
+}
+
+/// At most this many `~` lines per pair of events.
+const MAX_FIELD_LINES: usize = 6;
+
+/// The longest value a `~` line shows (in characters); longer ones end with `…`.
+const MAX_FIELD_VALUE: usize = 60;
+
+/// Writes `    ~ path: old -> new` for each field that differs between a removed event
+/// and the added event that replaces it, so a change inside a long line is easy to spot.
+fn fields_changed(out: &mut String, old: &Event, new: &Event) {
+    let (Ok(old), Ok(new)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return;
+    };
+    let mut changes = Vec::new();
+    walk(&mut changes, String::new(), &old, &new);
+    for (path, old, new) in changes.iter().take(MAX_FIELD_LINES) {
+        let _ = writeln!(out, "    ~ {path}: {} -> {}", short(old), short(new));
+    }
+    if changes.len() > MAX_FIELD_LINES {
+        let _ = writeln!(
+            out,
+            "    ~ … and {} more fields",
+            changes.len() - MAX_FIELD_LINES
+        );
+    }
+}
+
+/// Collects the paths at which `old` and `new` differ (objects by key, lists of the same
+/// length by index; anything else as a whole).
+fn walk(
+    out: &mut Vec<(String, String, String)>,
+    path: String,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+) {
+    use serde_json::Value;
+    let join = |key: &dyn std::fmt::Display| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (old, new) {
+        _ if old == new => {}
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in a {
+                walk(out, join(key), value, b.get(key).unwrap_or(&Value::Null));
+            }
+            for (key, value) in b {
+                if !a.contains_key(key) {
+                    walk(out, join(key), &Value::Null, value);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                walk(out, join(&i), x, y);
+            }
+        }
+        _ => out.push((path, old.to_string(), new.to_string())),
+    }
+}
+
+fn short(value: &str) -> String {
+    if value.chars().count() <= MAX_FIELD_VALUE {
+        value.to_owned()
+    } else {
+        let cut: String = value.chars().take(MAX_FIELD_VALUE).collect();
+        format!("{cut}…")
+    }
 }
 
 /// One step of the alignment: an event in both (indices in expected, actual), only in
@@ -217,6 +314,23 @@ mod tests {
             [('-', 0), ('+', 0), (' ', 1), (' ', 6), ('-', 7), ('+', 7)],
             "{report}"
         );
+    }
+
+    #[test]
+    fn a_changed_event_names_its_changed_fields() {
+        let mut actual = transcript(&[1, 2, 3]);
+        actual.events[1].at = [2, 7];
+        let report = diff_transcripts(&transcript(&[1, 2, 3]), &actual).unwrap();
+        assert!(report.contains("    ~ at.1: 2 -> 7\n"), "{report}");
+        assert_eq!(report.matches(" ~ ").count(), 1, "{report}");
+    }
+
+    #[test]
+    fn only_events_of_one_direction_and_kind_are_compared_field_by_field() {
+        let mut actual = transcript(&[1, 9]);
+        actual.events[1].dir = Direction::ServerToClient;
+        let report = diff_transcripts(&transcript(&[1, 2]), &actual).unwrap();
+        assert!(!report.contains(" ~ "), "{report}");
     }
 
     #[test]
