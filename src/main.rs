@@ -41,6 +41,21 @@ enum Command {
         /// The actual side (`+`): a capture or a `*.transcript.json`.
         b: PathBuf,
     },
+    /// Copy a recorded capture into the corpus under a stable name and bless its transcript.
+    /// Mind that recorded traffic can hold other people's data.
+    Keep {
+        /// The capture's id (its file name without `.json`), or the start of it.
+        id: String,
+        /// The corpus name: `NAME.json` and `NAME.transcript.json`; `a-z`, `0-9`, `-`.
+        #[arg(long)]
+        name: String,
+        /// Where the recorded captures are.
+        #[arg(long, default_value = "captures/recorded", value_name = "DIR")]
+        captures: PathBuf,
+        /// The corpus folder.
+        #[arg(long, default_value = "captures/corpus", value_name = "DIR")]
+        corpus: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +194,12 @@ fn main() -> ExitCode {
         None => cli.serve,
         Some(Command::Replay(args)) => return replay(&args),
         Some(Command::Diff { a, b }) => return diff(&a, &b),
+        Some(Command::Keep {
+            id,
+            name,
+            captures,
+            corpus,
+        }) => return keep(&captures, &id, &corpus, &name),
     };
     env_logger::Builder::new()
         .filter_level(args.log_level)
@@ -353,6 +374,26 @@ fn diff(a: &Path, b: &Path) -> ExitCode {
         }
         Some(report) => {
             print!("--- {}\n+++ {}\n{report}", a.display(), b.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wiretap keep ID --name NAME`: exit 0 when the capture and its transcript are in the
+/// corpus, 1 otherwise.
+fn keep(recorded: &Path, id: &str, corpus: &Path, name: &str) -> ExitCode {
+    match replay::keep(recorded, id, corpus, name) {
+        Ok((path, transcript)) => {
+            println!(
+                "kept as {} with its transcript ({} events); review, then git add {}",
+                path.display(),
+                transcript.events.len(),
+                corpus.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wiretap: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,6 @@
 //! Replay on files: finding the captures in a folder, the blessed transcript beside each
-//! (`NAME.json` → `NAME.transcript.json`), and checking or blessing it.
+//! (`NAME.json` → `NAME.transcript.json`), checking or blessing it, and keeping a recorded
+//! capture in the corpus ([`keep`]).
 //!
 //! What it is for: the shared file side of the golden tests (`tests/replay.rs`) and of
 //! `wiretap replay`/`wiretap diff`, so both find, read and bless the same way. What it is
@@ -42,6 +43,14 @@ pub enum ErrorKind {
     Io(io::Error),
     /// The transcript is not a valid transcript document.
     Transcript(serde_json::Error),
+    /// [`keep`]: no finalized capture has this id (or id prefix).
+    NoSuchCapture(String),
+    /// [`keep`]: more than one capture starts with this id prefix (the first few named).
+    Ambiguous(Vec<String>),
+    /// [`keep`]: the corpus already holds a capture of this name.
+    Exists,
+    /// [`keep`]: the name is not made of `a-z`, `0-9` and `-` (it names a test).
+    BadName(String),
 }
 
 impl fmt::Display for Error {
@@ -51,6 +60,13 @@ impl fmt::Display for Error {
             ErrorKind::Load(e) => write!(f, "{e}"),
             ErrorKind::Io(e) => write!(f, "{e}"),
             ErrorKind::Transcript(e) => write!(f, "not a transcript: {e}"),
+            ErrorKind::NoSuchCapture(id) => write!(f, "no finalized capture {id}*.json"),
+            ErrorKind::Ambiguous(ids) => write!(f, "more than one capture: {}", ids.join(", ")),
+            ErrorKind::Exists => f.write_str("already in the corpus (choose another name)"),
+            ErrorKind::BadName(name) => write!(
+                f,
+                "{name:?}: a corpus name is lowercase letters, digits and '-' (it names a test)"
+            ),
         }
     }
 }
@@ -162,6 +178,61 @@ pub fn check(capture: &Path, bless: bool) -> Result<Outcome, Error> {
             .map_err(|e| Error::new(&blessed, ErrorKind::Io(e)))?;
     }
     Ok(outcome)
+}
+
+/// Keeps the recorded capture `id` (its file `<id>.json` in `recorded`, or the one whose
+/// name starts with `id`) in `corpus` as `NAME.json`, byte for byte, and blesses its
+/// transcript beside it. Refuses a capture that does not load, a name taken, and a name
+/// that would make an awkward test name. Returns the new capture's path and its transcript.
+pub fn keep(
+    recorded: &Path,
+    id: &str,
+    corpus: &Path,
+    name: &str,
+) -> Result<(PathBuf, Transcript), Error> {
+    let valid = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        return Err(Error::new(corpus, ErrorKind::BadName(name.to_owned())));
+    }
+    let exact = recorded.join(format!("{id}.json"));
+    let source = if exact.is_file() {
+        exact
+    } else {
+        let found: Vec<PathBuf> = captures_in(recorded)
+            .map_err(|e| Error::new(recorded, ErrorKind::Io(e)))?
+            .into_iter()
+            .filter(|p| name_of(p).starts_with(id))
+            .collect();
+        match found.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(Error::new(
+                    recorded,
+                    ErrorKind::NoSuchCapture(id.to_owned()),
+                ))
+            }
+            many => {
+                let ids = many.iter().take(5).map(|p| name_of(p)).collect();
+                return Err(Error::new(recorded, ErrorKind::Ambiguous(ids)));
+            }
+        }
+    };
+    let (capture, _) = load_capture(&source)?;
+    let target = corpus.join(format!("{name}.json"));
+    if target.exists() || transcript_path(&target).exists() {
+        return Err(Error::new(&target, ErrorKind::Exists));
+    }
+    std::fs::create_dir_all(corpus).map_err(|e| Error::new(corpus, ErrorKind::Io(e)))?;
+    std::fs::copy(&source, &target).map_err(|e| Error::new(&target, ErrorKind::Io(e)))?;
+    let transcript = dissect(&capture);
+    let blessed = transcript_path(&target);
+    std::fs::write(&blessed, transcript.to_json())
+        .map_err(|e| Error::new(&blessed, ErrorKind::Io(e)))?;
+    Ok((target, transcript))
 }
 
 #[cfg(test)]

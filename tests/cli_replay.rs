@@ -190,3 +190,57 @@ fn diff_exits_0_when_equal_1_when_different_2_when_unreadable() {
     assert_eq!(unreadable.status.code(), Some(2));
     assert!(stderr(&unreadable).contains("nothing.json"));
 }
+
+#[test]
+fn keep_copies_a_recorded_capture_into_the_corpus_and_blesses_it() {
+    let dir = TempDir::new("keep");
+    let recorded = dir.path().join("recorded");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&recorded).unwrap();
+    for (id, from) in [
+        ("20261124T195606.073458Z-c000006", "curl-range"),
+        ("20261124T195606.100000Z-c000007", "curl-404"),
+    ] {
+        std::fs::copy(
+            format!("captures/corpus/{from}.json"),
+            recorded.join(format!("{id}.json")),
+        )
+        .unwrap();
+    }
+    let (recorded, corpus) = (recorded.to_str().unwrap(), corpus.to_str().unwrap());
+    let keep = |id: &str, name: &str| {
+        wiretap(&[
+            "keep",
+            id,
+            "--name",
+            name,
+            "--captures",
+            recorded,
+            "--corpus",
+            corpus,
+        ])
+    };
+
+    // A prefix that names both is refused; a unique one is enough.
+    let ambiguous = keep("20261124T195606", "range");
+    assert_eq!(ambiguous.status.code(), Some(1));
+    assert!(stderr(&ambiguous).contains("more than one capture"));
+    let kept = keep("20261124T195606.07", "range");
+    assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
+    assert!(stdout(&kept).contains("range.json"), "{}", stdout(&kept));
+    assert_eq!(
+        std::fs::read(Path::new(corpus).join("range.json")).unwrap(),
+        std::fs::read("captures/corpus/curl-range.json").unwrap(),
+        "kept byte for byte"
+    );
+    let check = wiretap(&["replay", "--check", corpus]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    assert!(stdout(&check).contains("1 unchanged, 0 changed, 0 new"));
+
+    // A name taken, a bad name, an unknown id.
+    assert!(stderr(&keep("20261124T195606.1", "range")).contains("already in the corpus"));
+    assert!(stderr(&keep("20261124T195606.1", "Not A Name")).contains("lowercase"));
+    let unknown = keep("2027", "later");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no finalized capture 2027"));
+}
