@@ -367,13 +367,15 @@ fn diff(a: &Path, b: &Path) -> ExitCode {
     let (Ok(expected), Ok(actual)) = (read(a), read(b)) else {
         return ExitCode::from(EXIT_UNREADABLE);
     };
+    // `write!`, not `print!`: a reader that went away (`| head`) must not make a panic.
+    let mut out = std::io::stdout().lock();
     match diff_transcripts(&expected, &actual) {
         None => {
-            println!("same {} events", expected.events.len());
+            let _ = writeln!(out, "same {} events", expected.events.len());
             ExitCode::SUCCESS
         }
         Some(report) => {
-            print!("--- {}\n+++ {}\n{report}", a.display(), b.display());
+            let _ = write!(out, "--- {}\n+++ {}\n{report}", a.display(), b.display());
             ExitCode::FAILURE
         }
     }
@@ -384,7 +386,8 @@ fn diff(a: &Path, b: &Path) -> ExitCode {
 fn keep(recorded: &Path, id: &str, corpus: &Path, name: &str) -> ExitCode {
     match replay::keep(recorded, id, corpus, name) {
         Ok((path, transcript)) => {
-            println!(
+            let _ = writeln!(
+                std::io::stdout(),
                 "kept as {} with its transcript ({} events); review, then git add {}",
                 path.display(),
                 transcript.events.len(),

@@ -52,6 +52,10 @@
 //! [`render_line`] gives the same event as one line of text, tshark-like:
 //! `  0.000100 s2c [0..38) HTTP/1.1 200 OK (1 header, body 2)`.
 //!
+//! [`diff_transcripts`] compares two transcripts event by event (what the replay tests,
+//! `wiretap replay --check` and `wiretap diff` print); the files around it (the corpus,
+//! blessing) are [`replay`](crate::replay)'s.
+//!
 //! # Two directions, one order
 //!
 //! Each direction is a stream of its own, fed chunk by chunk through its own state machine
