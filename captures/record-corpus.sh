@@ -325,18 +325,24 @@ sys.exit(1 if bad else 0)
 EOF
 
 mkdir -p "$corpus"
-rm -f -- "$corpus"/*.json
+# The captures are replaced; the blessed transcripts (*.transcript.json) stay, so that the
+# replay tests show what the new recordings change before they are blessed again.
+for file in "$corpus"/*.json; do
+  [[ $file == *.transcript.json ]] || rm -f -- "$file"
+done
 mv -- "$stage"/*.json "$corpus"/
 log "captures/corpus/ (by name):"
 total=0
 count=0
 for file in "$corpus"/*.json; do
+  [[ $file == *.transcript.json ]] && continue
   size=$(stat -c %s -- "$file")
   total=$((total + size))
   count=$((count + 1))
   printf '  %9d  %s\n' "$size" "${file##*/}" >&2
 done
 printf '  %9d  total, %d captures, recorded in %d s\n' "$total" "$count" $((SECONDS - started)) >&2
+log "next: WIRETAP_BLESS=1 cargo test --test replay, then review with git diff captures/corpus"
 
 if ((${#problems[@]})); then
   log "${#problems[@]} scenario(s) did not go as expected:"

@@ -10,6 +10,8 @@
 //!   crash-safe writer ([`capture::Recorder`]) and its tolerant reader.
 //! - [`dissect`]: capture → transcript: both directions of a capture through the parsers
 //!   above, as HTTP, upgrade and WebSocket events with byte offsets.
+//! - [`replay`]: dissection on files: the captures of a folder, the blessed transcript
+//!   beside each, checking and blessing it (for the golden tests and `wiretap replay`).
 //! - [`server`]: the parts that touch the file system, the clock or sockets; so far the
 //!   static-file decisions in [`server::files`].
 //!
@@ -19,6 +21,7 @@
 pub mod capture;
 pub mod dissect;
 pub mod http;
+pub mod replay;
 pub mod server;
 pub mod ws;
 

@@ -3,13 +3,15 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use smol::stream::StreamExt as _;
 use wiretap::capture::RecorderConfig;
+use wiretap::dissect::{diff_transcripts, dissect};
+use wiretap::replay::{self, Outcome};
 use wiretap::server::{Config, Server};
 
 /// An HTTP/1.1 + WebSocket server that records every byte it sees.
@@ -23,10 +25,56 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// One value, parsed once at start-up: its size does not matter, and boxing `serve`'s
+// flags would only make the code around them noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve `www/` and the WebSocket endpoints /echo and /chat (the default).
     Serve(ServeArgs),
+    /// Print the transcript of each capture: one header line, then one line per event.
+    Replay(ReplayArgs),
+    /// Compare two captures or transcripts event by event; exit 1 when they differ.
+    Diff {
+        /// The expected side (`-`): a capture or a `*.transcript.json`.
+        a: PathBuf,
+        /// The actual side (`+`): a capture or a `*.transcript.json`.
+        b: PathBuf,
+    },
+    /// Copy a recorded capture into the corpus under a stable name and bless its transcript.
+    /// Mind that recorded traffic can hold other people's data.
+    Keep {
+        /// The capture's id (its file name without `.json`), or the start of it.
+        id: String,
+        /// The corpus name: `NAME.json` and `NAME.transcript.json`; `a-z`, `0-9`, `-`.
+        #[arg(long)]
+        name: String,
+        /// Where the recorded captures are.
+        #[arg(long, default_value = "captures/recorded", value_name = "DIR")]
+        captures: PathBuf,
+        /// The corpus folder.
+        #[arg(long, default_value = "captures/corpus", value_name = "DIR")]
+        corpus: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Capture files, or folders: every `*.json` capture in one (not `*.transcript.json`),
+    /// by name.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print each transcript as its JSON document (the blessed form) instead of text.
+    #[arg(long, conflicts_with_all = ["check", "bless"])]
+    json: bool,
+    /// Compare each transcript with the blessed `NAME.transcript.json` beside its capture;
+    /// exit 1 when any changed or is missing.
+    #[arg(long, conflicts_with = "bless")]
+    check: bool,
+    /// Write each transcript as `NAME.transcript.json` beside its capture (review with
+    /// `git diff`).
+    #[arg(long)]
+    bless: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -144,6 +192,14 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
+        Some(Command::Replay(args)) => return replay(&args),
+        Some(Command::Diff { a, b }) => return diff(&a, &b),
+        Some(Command::Keep {
+            id,
+            name,
+            captures,
+            corpus,
+        }) => return keep(&captures, &id, &corpus, &name),
     };
     env_logger::Builder::new()
         .filter_level(args.log_level)
@@ -197,4 +253,151 @@ fn serve(args: &ServeArgs) -> std::io::Result<()> {
             log::warn!("{signal:?}: shutting down");
         }
     })
+}
+
+/// Exit code of `replay` and `diff` when a file could not be read.
+const EXIT_UNREADABLE: u8 = 2;
+
+/// `wiretap replay`: prints, checks or blesses transcripts. Exit 0; 1 when `--check` finds
+/// a changed or missing transcript; 2 when a file could not be read (the others go on).
+fn replay(args: &ReplayArgs) -> ExitCode {
+    let mut unreadable = false;
+    let mut captures = Vec::new();
+    for path in &args.paths {
+        if path.is_dir() {
+            match replay::captures_in(path) {
+                Ok(found) => captures.extend(found),
+                Err(e) => {
+                    eprintln!("wiretap: {}: {e}", path.display());
+                    unreadable = true;
+                }
+            }
+        } else {
+            captures.push(path.clone());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let mut counts = [0usize; 3]; // unchanged, changed, new
+    for path in &captures {
+        if args.check || args.bless {
+            match replay::check(path, args.bless) {
+                Ok(outcome) => {
+                    let name = path.display();
+                    let written = if args.bless { ", blessed" } else { "" };
+                    let _ = match outcome {
+                        Outcome::Unchanged => {
+                            counts[0] += 1;
+                            Ok(())
+                        }
+                        Outcome::Changed(diff) => {
+                            counts[1] += 1;
+                            write!(out, "changed{written}: {name}\n{diff}")
+                        }
+                        Outcome::New => {
+                            counts[2] += 1;
+                            writeln!(out, "new{written}: {name} (no transcript yet)")
+                        }
+                    };
+                }
+                Err(e) => {
+                    eprintln!("wiretap: {e}");
+                    unreadable = true;
+                }
+            }
+            continue;
+        }
+        let (capture, warnings) = match replay::load_capture(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("wiretap: {e}");
+                unreadable = true;
+                continue;
+            }
+        };
+        for warning in warnings {
+            eprintln!("wiretap: {}: {warning}", path.display());
+        }
+        let transcript = dissect(&capture);
+        let written = if args.json {
+            out.write_all(transcript.to_json().as_bytes())
+        } else {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            writeln!(
+                out,
+                "{name}: client {} start {} ({} events)",
+                capture.client,
+                capture.start,
+                transcript.events.len()
+            )
+            .and_then(|()| out.write_all(transcript.render().as_bytes()))
+        };
+        // A reader that went away (a pager closed) is not an error worth more output.
+        if written.is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+    if args.check || args.bless {
+        let [unchanged, changed, new] = counts;
+        let _ = writeln!(out, "{unchanged} unchanged, {changed} changed, {new} new");
+        if !args.bless && (changed > 0 || new > 0) {
+            let _ = writeln!(out, "{}", replay::BLESS_HINT);
+        }
+    }
+    let _ = out.flush();
+    if unreadable {
+        ExitCode::from(EXIT_UNREADABLE)
+    } else if args.check && (counts[1] > 0 || counts[2] > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `wiretap diff A B`: exit 0 when the transcripts are equal, 1 when they differ, 2 when a
+/// file could not be read.
+fn diff(a: &Path, b: &Path) -> ExitCode {
+    let read = |path: &Path| {
+        replay::transcript_of(path).map_err(|e| {
+            eprintln!("wiretap: {e}");
+        })
+    };
+    let (Ok(expected), Ok(actual)) = (read(a), read(b)) else {
+        return ExitCode::from(EXIT_UNREADABLE);
+    };
+    // `write!`, not `print!`: a reader that went away (`| head`) must not make a panic.
+    let mut out = std::io::stdout().lock();
+    match diff_transcripts(&expected, &actual) {
+        None => {
+            let _ = writeln!(out, "same {} events", expected.events.len());
+            ExitCode::SUCCESS
+        }
+        Some(report) => {
+            let _ = write!(out, "--- {}\n+++ {}\n{report}", a.display(), b.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wiretap keep ID --name NAME`: exit 0 when the capture and its transcript are in the
+/// corpus, 1 otherwise.
+fn keep(recorded: &Path, id: &str, corpus: &Path, name: &str) -> ExitCode {
+    match replay::keep(recorded, id, corpus, name) {
+        Ok((path, transcript)) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "kept as {} with its transcript ({} events); review, then git add {}",
+                path.display(),
+                transcript.events.len(),
+                corpus.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wiretap: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -52,6 +52,10 @@
 //! [`render_line`] gives the same event as one line of text, tshark-like:
 //! `  0.000100 s2c [0..38) HTTP/1.1 200 OK (1 header, body 2)`.
 //!
+//! [`diff_transcripts`] compares two transcripts event by event (what the replay tests,
+//! `wiretap replay --check` and `wiretap diff` print); the files around it (the corpus,
+//! blessing) are [`replay`](crate::replay)'s.
+//!
 //! # Two directions, one order
 //!
 //! Each direction is a stream of its own, fed chunk by chunk through its own state machine
@@ -110,12 +114,14 @@
 //! assert_eq!(transcript.events.len(), 4); // and an eof for each direction
 //! ```
 
+mod diff;
 mod event;
 mod stream;
 
 #[cfg(test)]
 mod tests;
 
+pub use diff::diff_transcripts;
 pub use event::{
     render_line, Body, Close, Control, End, Event, Frame, Framing, FramingName, Kind, Leftover,
     Message, Preview, ProtocolError, Request, Response, Transcript, Truncated, Upgrade,

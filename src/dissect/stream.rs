@@ -498,7 +498,19 @@ impl Stream {
     fn http_error(&mut self, start: u64, e: http::Error, pending: Option<usize>) {
         let offset = start.saturating_add(e.offset as u64);
         let seen = self.pos + pending.unwrap_or(0) as u64;
-        let end = offset.saturating_add(1).min(seen).max(start);
+        // The range takes the offending byte; a size limit's offset is the limit itself, a
+        // byte that may not have arrived when the parser gave up (it does so once the
+        // limit is reached), so its range ends there, whatever the chunking.
+        let at_limit = matches!(
+            e.kind,
+            http::ErrorKind::HeadTooLarge | http::ErrorKind::TrailersTooLarge
+        );
+        let end = if at_limit {
+            offset
+        } else {
+            offset.saturating_add(1)
+        };
+        let end = end.min(seen).max(start);
         let error = ProtocolError {
             offset,
             rule: e.rule().to_owned(),

@@ -587,3 +587,27 @@ fn fuzz_capture_reads_capture_documents() {
     crate::fuzzing::fuzz_capture(&doc);
     crate::fuzzing::fuzz_capture(b"not a capture");
 }
+
+// Regression: a head past the head limit got the range [0, 16385) when the chunk that
+// crossed the limit held the byte at the limit, and [0, 16384) when it ended there (byte at
+// a time): the error's range depended on chunking. Found by the corpus replay
+// (`hostile-big-headers`). The limit error's range now ends at the limit.
+#[test]
+fn a_head_past_the_limit_ends_its_error_range_at_the_limit_however_chunked() {
+    let mut request = b"GET / HTTP/1.1\r\n".to_vec();
+    // 250-byte fields: past 16 KiB before the 100-field limit.
+    let field = format!("X-Filler: {}\r\n", "a".repeat(238));
+    while request.len() < 17 * 1024 {
+        request.extend_from_slice(field.as_bytes());
+    }
+    let capture = capture(&[(C, &request)]);
+    assert_chunking_invariant(&capture, &Limits::default(), 8);
+    let transcript = dissect(&capture);
+    let limit = Limits::default().http.max_head_bytes as u64;
+    assert!(
+        matches!(&transcript.events[0].kind, Kind::Error(e) if e.status == Some(431) && e.offset == limit),
+        "{:?}",
+        transcript.events[0]
+    );
+    assert_eq!(transcript.events[0].at, [0, limit]);
+}
