@@ -844,8 +844,13 @@ fn capture_folder_replaced_by_a_file_does_not_stop_serving() {
     let mut live = Client::connect(addr);
     assert_eq!(live.get("/index.html").status(), 200);
 
-    // Root ignores permissions, so the folder is made unusable by replacing it.
-    std::fs::remove_dir_all(&dir).unwrap();
+    // Root ignores permissions, so the folder is made unusable by replacing it. The
+    // writer may be creating or renaming a file in it meanwhile (ENOTEMPTY): try again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Err(e) = std::fs::remove_dir_all(&dir) {
+        assert!(Instant::now() < deadline, "cannot remove {}: {e}", dir.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     std::fs::write(&dir, b"not a folder").unwrap();
     for _ in 0..3 {
         let (_, body) = download(addr, "/small.bin");
