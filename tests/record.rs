@@ -848,7 +848,11 @@ fn capture_folder_replaced_by_a_file_does_not_stop_serving() {
     // writer may be creating or renaming a file in it meanwhile (ENOTEMPTY): try again.
     let deadline = Instant::now() + Duration::from_secs(5);
     while let Err(e) = std::fs::remove_dir_all(&dir) {
-        assert!(Instant::now() < deadline, "cannot remove {}: {e}", dir.display());
+        assert!(
+            Instant::now() < deadline,
+            "cannot remove {}: {e}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     std::fs::write(&dir, b"not a folder").unwrap();
