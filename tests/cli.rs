@@ -6,100 +6,33 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{ws_connect, Www};
+use support::{ws_connect, Wiretap, Www};
 use tungstenite::Message;
 
-/// A running `wiretap serve`, killed on drop.
-struct Wiretap {
-    child: Child,
-    addr: SocketAddr,
-    banner: String,
-    /// Kept open: the server's stdout stays a live pipe.
-    _stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Wiretap {
-    fn start(www: &Www) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wiretap"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--threads", "2", "--www"])
-            .arg(www.path())
-            .arg("--captures")
-            .arg(www.path().with_extension("captures"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn wiretap");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        stdout
-            .read_line(&mut banner)
-            .expect("read the start-up line");
-        let mut recording = String::new();
-        stdout
-            .read_line(&mut recording)
-            .expect("read the recording line");
-        assert!(
-            recording.contains("recording every connection into"),
-            "{recording}"
-        );
-        // "wiretap: serving <dir> at http://127.0.0.1:PORT/ (...)"
-        let addr = banner
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {banner:?}"));
-        Self {
-            child,
-            addr,
-            banner,
-            _stdout: stdout,
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits for the exit, at most `within`.
-    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "wiretap still running after {within:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Wiretap {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `wiretap serve` over `www`, recording into a folder beside it, its log in another.
+fn start(www: &Www) -> Wiretap {
+    let captures = www.path().with_extension("captures");
+    let log = www.path().with_extension("log");
+    let args = Wiretap::serve_args(www, &["--captures", &captures.display().to_string()]);
+    let mut command = Wiretap::command();
+    command.args(args);
+    Wiretap::spawn(command, &log)
 }
 
 fn stops_on(signal: &str) {
     let www = Www::new();
-    let mut server = Wiretap::start(&www);
+    let mut server = start(&www);
     assert!(
         server.banner.contains(&www.path().display().to_string()),
         "{}",
         server.banner
+    );
+    assert!(
+        server.recording.contains("recording every connection into"),
+        "{}",
+        server.recording
     );
 
     let mut ws = ws_connect(server.addr, "/echo");

@@ -18,17 +18,16 @@
 
 mod support;
 
-use std::fs::File;
-use std::io::{self, BufRead as _, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{excerpt, get, tcp, ws_connect, Client, Www, BIG_LEN, IO_TIMEOUT};
+use support::{excerpt, get, tcp, ws_connect, Client, Wiretap, Www, BIG_LEN, IO_TIMEOUT};
 use tungstenite::Message;
 use wiretap::capture::{Capture, Direction, EndBy, Loaded, RecorderConfig, TruncationReason};
 use wiretap::http::Method;
@@ -236,149 +235,6 @@ fn read_until_closed(ws: &mut tungstenite::WebSocket<Tap>) -> Vec<Message> {
             Err(tungstenite::Error::ConnectionClosed) => return messages,
             Err(e) => panic!("while closing: {e}"),
         }
-    }
-}
-
-/// A `wiretap serve` child process, killed on drop.
-struct Wiretap {
-    child: Child,
-    addr: SocketAddr,
-    /// The first two lines of its stdout: the banner and the recording line.
-    banner: String,
-    recording: String,
-    /// Where its stderr (the log) goes.
-    log: PathBuf,
-}
-
-impl Wiretap {
-    /// The binary itself.
-    fn command() -> Command {
-        Command::new(env!("CARGO_BIN_EXE_wiretap"))
-    }
-
-    /// `serve` on a loopback port 0 over `www`, with `args` after.
-    fn serve_args(www: &Www, args: &[&str]) -> Vec<String> {
-        let mut all: Vec<String> = ["serve", "--addr", "127.0.0.1:0", "--threads", "2"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        all.push("--www".into());
-        all.push(www.path().display().to_string());
-        all.extend(args.iter().map(|s| s.to_string()));
-        all
-    }
-
-    /// Spawns `command` (which runs the binary, perhaps through `sh`), its stderr into
-    /// the file `log`, and reads the first two lines of its stdout. The stdout pipe stays
-    /// open for as long as the child lives: a thread keeps reading it.
-    fn spawn(mut command: Command, log: &Path) -> Self {
-        let stderr = File::create(log).expect("create the log file");
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn wiretap");
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more: keep draining so the pipe stays open.
-                    continue;
-                }
-            }
-        });
-        let next_line = || {
-            rx.recv_timeout(IO_TIMEOUT).unwrap_or_else(|e| {
-                panic!(
-                    "no start-up line from wiretap ({e}); its log: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                )
-            })
-        };
-        let banner = next_line();
-        let recording = next_line();
-        // "wiretap: serving <dir> at http://127.0.0.1:PORT/ (...)"
-        let addr = banner
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {banner:?}"));
-        Self {
-            child,
-            addr,
-            banner,
-            recording,
-            log: log.to_owned(),
-        }
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.pid()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits for the exit, at most `within`.
-    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "wiretap still running after {within:?}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, then the exit, which must be 0.
-    fn stop(&mut self) {
-        self.signal("TERM");
-        let status = self.wait(IO_TIMEOUT);
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "{status:?}; log: {}",
-            self.log_text()
-        );
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log has a line containing `needle`, at most `within`.
-    fn wait_for_log(&self, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let text = self.log_text();
-            if let Some(line) = text.lines().find(|l| l.contains(needle)) {
-                return line.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {needle:?} within {within:?}; log: {text}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Wiretap {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -14,9 +14,10 @@
 // `pub` here only means "shared between the test files".
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -633,4 +634,150 @@ pub fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary as a child process (tests/cli.rs, tests/record.rs).
+
+/// A `wiretap serve` child process, killed on drop.
+pub struct Wiretap {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// The first two lines of its stdout: the banner and the recording line.
+    pub banner: String,
+    pub recording: String,
+    /// Where its stderr (the log) goes.
+    pub log: PathBuf,
+}
+
+impl Wiretap {
+    /// The binary itself.
+    pub fn command() -> Command {
+        Command::new(env!("CARGO_BIN_EXE_wiretap"))
+    }
+
+    /// `serve` on a loopback port 0 over `www`, with `args` after.
+    pub fn serve_args(www: &Www, args: &[&str]) -> Vec<String> {
+        let mut all: Vec<String> = ["serve", "--addr", "127.0.0.1:0", "--threads", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        all.push("--www".into());
+        all.push(www.path().display().to_string());
+        all.extend(args.iter().map(|s| s.to_string()));
+        all
+    }
+
+    /// Spawns `command` (which runs the binary, perhaps through `sh`), its stderr into
+    /// the file `log`, and reads the first two lines of its stdout. The stdout pipe stays
+    /// open for as long as the child lives: a thread keeps reading it.
+    pub fn spawn(mut command: Command, log: &Path) -> Self {
+        let stderr = std::fs::File::create(log).expect("create the log file");
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn wiretap");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more: keep draining so the pipe stays open.
+                    continue;
+                }
+            }
+        });
+        let next_line = || {
+            rx.recv_timeout(IO_TIMEOUT).unwrap_or_else(|e| {
+                panic!(
+                    "no start-up line from wiretap ({e}); its log: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            })
+        };
+        let banner = next_line();
+        let recording = next_line();
+        // "wiretap: serving <dir> at http://127.0.0.1:PORT/ (...)"
+        let addr = banner
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {banner:?}"));
+        Self {
+            child,
+            addr,
+            banner,
+            recording,
+            log: log.to_owned(),
+        }
+    }
+
+    pub fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the exit, at most `within`.
+    pub fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wiretap still running after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit, which must be 0.
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        let status = self.wait(IO_TIMEOUT);
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{status:?}; log: {}",
+            self.log_text()
+        );
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has a line containing `needle`, at most `within`.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.log_text();
+            if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?} within {within:?}; log: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Wiretap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
