@@ -36,7 +36,9 @@
 //! requests) are sent, and the live server, with the same cap, truncates at the same byte
 //! (the `truncated` events are compared too); `python-ws-chat-1` and `-2` are two members
 //! of one chat room, so each test replays both connections together on one server, every
-//! chunk in recorded wall-clock order (`start` + `t`), and compares its own.
+//! chunk in recorded wall-clock order (`start` + `t`), and compares its own;
+//! `hostile-torn` ends with a client reset (`end.by: reset`), replayed by closing the socket
+//! with `SO_LINGER` 0 (`rustix`, a safe call: `unsafe_code` is forbidden here).
 //!
 //! A self-test (`harness::a_different_answer_fails`) replays `curl-get-text` against a
 //! fixture one second newer and expects the changed `Last-Modified` reported.
@@ -53,12 +55,13 @@
 //! `Sec-WebSocket-Accept` is a function of the replayed key, client frames are replayed with
 //! their masks, and the server's frames carry no randomness.
 //!
-//! **Not replayed** (`ignored`, so it shows in the summary; the reason is in `NOT_REPLAYED`
-//! and here):
+//! **Not replayed**: none today. A capture that cannot be replayed meaningfully goes into
+//! `NOT_REPLAYED` with its reason, and into this table: its test is then `ignored`, so it
+//! still shows in the summary instead of being skipped silently.
 //!
 //! | capture | why |
 //! |---|---|
-//! | `hostile-torn` | the client ends with a TCP reset (`end.by: reset`); a reset needs `SO_LINGER` 0, which std only offers unstable and `unsafe_code` is forbidden here |
+//! | (none) | |
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -82,10 +85,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(3);
 const CAPTURE_WAIT: Duration = Duration::from_secs(3);
 
 /// Captures that cannot be replayed meaningfully, and why (see the module doc).
-const NOT_REPLAYED: &[(&str, &str)] = &[(
-    "hostile-torn",
-    "ends with a client reset (needs SO_LINGER 0: unsafe or unstable)",
-)];
+const NOT_REPLAYED: &[(&str, &str)] = &[];
 
 fn main() {
     let args = Arguments::from_args();
@@ -106,14 +106,12 @@ fn main() {
     ));
     for capture in captures {
         let name = replay::name_of(&capture);
-        let reason = NOT_REPLAYED.iter().find(|(n, _)| *n == name).map(|r| r.1);
-        let trial = Trial::test(format!("live::{name}"), move || live(&capture));
-        trials.push(match reason {
-            // libtest shows ignored tests by name; the reason is in NOT_REPLAYED and the
-            // module doc.
-            Some(_) => trial.with_ignored_flag(true),
-            None => trial,
-        });
+        // libtest shows ignored tests by name; the reason is in NOT_REPLAYED and the module
+        // doc.
+        let ignored = NOT_REPLAYED.iter().any(|(n, _)| *n == name);
+        trials.push(
+            Trial::test(format!("live::{name}"), move || live(&capture)).with_ignored_flag(ignored),
+        );
     }
     let conclusion = libtest_mimic::run(&args, trials);
     let _ = std::fs::remove_dir_all(scratch());
@@ -322,8 +320,20 @@ fn exchange(addr: SocketAddr, recorded: &[Capture]) -> Result<Vec<Exchange>, Fai
             .map(|c| c.bytes.len())
             .sum();
         read_until(conn, s2c_total, ANSWER_WAIT)?;
-        if capture.end.by == EndBy::Client && !conn.closed {
-            let _ = conn.stream.shutdown(Shutdown::Write);
+        if conn.closed {
+            continue;
+        }
+        match capture.end.by {
+            EndBy::Client => {
+                let _ = conn.stream.shutdown(Shutdown::Write);
+            }
+            // The client tore the connection down: with SO_LINGER 0, closing the socket (when
+            // `conns` is dropped below) sends a reset instead of a FIN.
+            EndBy::Reset => {
+                rustix::net::sockopt::set_socket_linger(&conn.stream, Some(Duration::ZERO))?;
+                conn.closed = true;
+            }
+            _ => {}
         }
     }
     for conn in &mut conns {
