@@ -1,16 +1,16 @@
 //! The `wiretap` command line. Only argument handling lives here; everything it runs is in
 //! the library.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use smol::stream::StreamExt as _;
-use wiretap::capture::RecorderConfig;
-use wiretap::dissect::{diff_transcripts, dissect};
+use wiretap::capture::{Capture, Direction, RecorderConfig};
+use wiretap::dissect::{diff_transcripts, dissect, fields, hex_dump, render_line, Transcript};
 use wiretap::replay::{self, Outcome};
 use wiretap::server::{Config, Server};
 
@@ -67,6 +67,10 @@ struct ReplayArgs {
     /// Print each transcript as its JSON document (the blessed form) instead of text.
     #[arg(long, conflicts_with_all = ["check", "bless"])]
     json: bool,
+    /// After each event's line, a hex dump of its bytes (at most 256) with its fields
+    /// marked: a frame's header bytes, mask key and payload, a head's lines.
+    #[arg(long, conflicts_with_all = ["json", "check", "bless"])]
+    hex: bool,
     /// Compare each transcript with the blessed `NAME.transcript.json` beside its capture;
     /// exit 1 when any changed or is missing.
     #[arg(long, conflicts_with = "bless")]
@@ -278,10 +282,15 @@ fn replay(args: &ReplayArgs) -> ExitCode {
     }
     let mut out = std::io::stdout().lock();
     let mut counts = [0usize; 3]; // unchanged, changed, new
-    for path in &captures {
+    let mut progress = Progress::new(captures.len());
+    for (done, path) in captures.iter().enumerate() {
+        progress.show(done, path);
         if args.check || args.bless {
             match replay::check(path, args.bless) {
                 Ok(outcome) => {
+                    if outcome != Outcome::Unchanged {
+                        progress.make_room();
+                    }
                     let name = path.display();
                     let written = if args.bless { ", blessed" } else { "" };
                     let _ = match outcome {
@@ -300,20 +309,26 @@ fn replay(args: &ReplayArgs) -> ExitCode {
                     };
                 }
                 Err(e) => {
+                    progress.clear();
                     eprintln!("wiretap: {e}");
                     unreadable = true;
                 }
             }
             continue;
         }
+        progress.make_room();
         let (capture, warnings) = match replay::load_capture(path) {
             Ok(loaded) => loaded,
             Err(e) => {
+                progress.clear();
                 eprintln!("wiretap: {e}");
                 unreadable = true;
                 continue;
             }
         };
+        if !warnings.is_empty() {
+            progress.clear();
+        }
         for warning in warnings {
             eprintln!("wiretap: {}: {warning}", path.display());
         }
@@ -332,13 +347,21 @@ fn replay(args: &ReplayArgs) -> ExitCode {
                 capture.start,
                 transcript.events.len()
             )
-            .and_then(|()| out.write_all(transcript.render().as_bytes()))
+            .and_then(|()| {
+                if args.hex {
+                    out.write_all(hex_transcript(&capture, &transcript).as_bytes())
+                } else {
+                    out.write_all(transcript.render().as_bytes())
+                }
+            })
         };
         // A reader that went away (a pager closed) is not an error worth more output.
         if written.is_err() {
+            progress.clear();
             return ExitCode::SUCCESS;
         }
     }
+    progress.clear();
     if args.check || args.bless {
         let [unchanged, changed, new] = counts;
         let _ = writeln!(out, "{unchanged} unchanged, {changed} changed, {new} new");
@@ -353,6 +376,99 @@ fn replay(args: &ReplayArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The most bytes of one event `replay --hex` dumps.
+const HEX_CAP: usize = 256;
+
+/// `replay --hex`: each event's line, then its bytes as a hex dump with the fields marked.
+fn hex_transcript(capture: &Capture, transcript: &Transcript) -> String {
+    let streams = [
+        capture.stream(Direction::ClientToServer),
+        capture.stream(Direction::ServerToClient),
+    ];
+    let mut out = String::new();
+    for event in &transcript.events {
+        out.push_str(&render_line(event));
+        out.push('\n');
+        let stream = match event.dir {
+            Direction::ClientToServer => &streams[0],
+            Direction::ServerToClient => &streams[1],
+        };
+        let start = usize::try_from(event.at[0])
+            .unwrap_or(usize::MAX)
+            .min(stream.len());
+        let end = usize::try_from(event.at[1])
+            .unwrap_or(usize::MAX)
+            .clamp(start, stream.len());
+        let bytes = &stream[start..end];
+        if !bytes.is_empty() {
+            let fields = fields(event, bytes);
+            out.push_str(&hex_dump(bytes, event.at[0], &fields, HEX_CAP, "      "));
+        }
+    }
+    out
+}
+
+/// Files replayed before `replay` shows progress.
+const PROGRESS_FROM: usize = 20;
+
+/// `replay`'s progress line on stderr (`\r[12/345] NAME`): only when stderr is a terminal
+/// and more than [`PROGRESS_FROM`] files are replayed; redrawn at most every 100 ms and
+/// cleared before anything else is printed. Never writes to stdout.
+#[derive(Debug)]
+struct Progress {
+    total: usize,
+    enabled: bool,
+    shown: bool,
+    stdout_tty: bool,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            enabled: total > PROGRESS_FROM && std::io::stderr().is_terminal(),
+            shown: false,
+            stdout_tty: std::io::stdout().is_terminal(),
+            last: None,
+        }
+    }
+
+    /// Clears the line before stdout output when stdout shares the terminal.
+    fn make_room(&mut self) {
+        if self.stdout_tty {
+            self.clear();
+        }
+    }
+
+    fn show(&mut self, done: usize, path: &Path) {
+        if !self.enabled
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let name = replay::name_of(path);
+        let name: String = name.chars().take(60).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[K[{done}/{}] {name}", self.total);
+        let _ = err.flush();
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+            self.shown = false;
+            self.last = None;
+        }
     }
 }
 

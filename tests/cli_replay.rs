@@ -244,3 +244,51 @@ fn keep_copies_a_recorded_capture_into_the_corpus_and_blesses_it() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("no finalized capture 2027"));
 }
+
+#[test]
+fn replay_hex_dumps_each_event_with_its_fields_marked() {
+    let out = wiretap(&[
+        "replay",
+        "--hex",
+        "captures/corpus/python-ws-binary-echo.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The request head: its first row, then the marker line naming the start line.
+    assert!(
+        text.contains("      00000000  47 45 54 20 2f 65 63 68  6f 20 48 54 54 50 2f 31  |GET /echo HTTP/1|\n"),
+        "{text}"
+    );
+    for label in [
+        "a request line",
+        "b header Host",
+        "a status line",
+        "e end of head",
+        "a fin+opcode, b mask+len, c len16, d mask key, e payload",
+        "a fin+opcode, b mask+len, c payload",
+        "… 13 more bytes",
+    ] {
+        assert!(text.contains(label), "{label:?} missing:\n{text}");
+    }
+    // The event lines are those of the plain transcript, in order.
+    let plain = stdout(&wiretap(&[
+        "replay",
+        "captures/corpus/python-ws-binary-echo.json",
+    ]));
+    let event_lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("      ")).collect();
+    assert_eq!(event_lines, plain.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn replay_shows_no_progress_when_stderr_is_not_a_terminal() {
+    // 49 captures: past the progress threshold, but stderr is a pipe here.
+    for args in [
+        &["replay", "captures/corpus"][..],
+        &["replay", "--check", "captures/corpus"][..],
+    ] {
+        let out = wiretap(args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+        assert!(!stdout(&out).contains('\r'), "{args:?}");
+    }
+}

@@ -116,6 +116,7 @@
 
 mod diff;
 mod event;
+mod fields;
 mod stream;
 
 #[cfg(test)]
@@ -127,6 +128,7 @@ pub use event::{
     Message, Preview, ProtocolError, Request, Response, Transcript, Truncated, Upgrade,
     PREVIEW_BYTES,
 };
+pub use fields::{fields, hex_dump, Field, ROW_BYTES};
 
 use crate::capture::{Capture, Chunk, Direction};
 use stream::{Shared, Stream};

@@ -611,3 +611,151 @@ fn a_head_past_the_limit_ends_its_error_range_at_the_limit_however_chunked() {
     );
     assert_eq!(transcript.events[0].at, [0, limit]);
 }
+
+/// A field as `(name, start, end)`.
+type Span = (String, u64, u64);
+
+/// The events of `capture` with their fields.
+fn fields_of(capture: &Capture) -> Vec<(Event, Vec<Span>)> {
+    let streams = [capture.stream(C), capture.stream(S)];
+    dissect(capture)
+        .events
+        .into_iter()
+        .map(|event| {
+            let stream = &streams[event.dir.index()];
+            let bytes = &stream[event.at[0] as usize..event.at[1] as usize];
+            let spans = fields(&event, bytes)
+                .into_iter()
+                .map(|f| (f.name, f.range.start, f.range.end))
+                .collect();
+            (event, spans)
+        })
+        .collect()
+}
+
+fn spans(expected: &[(&str, u64, u64)]) -> Vec<Span> {
+    expected
+        .iter()
+        .map(|&(name, start, end)| (name.to_owned(), start, end))
+        .collect()
+}
+
+#[test]
+fn fields_of_request_and_response_heads_are_their_lines() {
+    let request = b"GET /x HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+    let response = b"HTTP/1.1 204 No Content\r\nServer: w\r\n\r\n";
+    let events = fields_of(&capture(&[(C, request), (S, response)]));
+    let (event, got) = &events[0];
+    assert!(matches!(event.kind, Kind::Request(_)));
+    assert_eq!(
+        *got,
+        spans(&[
+            ("request line", 0, 17),
+            ("header Host", 17, 26),
+            ("header Accept", 26, 39),
+            ("end of head", 39, 41),
+        ])
+    );
+    let (event, got) = &events[1];
+    assert!(matches!(event.kind, Kind::Response(_)));
+    assert_eq!(
+        *got,
+        spans(&[
+            ("status line", 0, 25),
+            ("header Server", 25, 36),
+            ("end of head", 36, 38),
+        ])
+    );
+}
+
+#[test]
+fn fields_of_frames_mark_header_bytes_mask_key_and_payload() {
+    let big = masked(Opcode::Binary, true, &[7; 300]);
+    let small = plain(Opcode::Text, true, b"hi");
+    let mut client = UPGRADE.to_vec();
+    client.extend_from_slice(&big);
+    let mut server = SWITCH.to_vec();
+    server.extend_from_slice(&small);
+    let events = fields_of(&capture(&[(C, &client), (S, &server)]));
+    let frame = |dir: Direction| {
+        events
+            .iter()
+            .find(|(e, _)| e.dir == dir && matches!(e.kind, Kind::Frame(_)))
+            .unwrap()
+            .1
+            .clone()
+    };
+    let c = UPGRADE.len() as u64;
+    // 0x82, 0xfe (masked, 126), 2 length bytes, 4 mask bytes, 300 payload bytes.
+    assert_eq!(
+        frame(C),
+        spans(&[
+            ("fin+opcode", c, c + 1),
+            ("mask+len", c + 1, c + 2),
+            ("len16", c + 2, c + 4),
+            ("mask key", c + 4, c + 8),
+            ("payload", c + 8, c + 308),
+        ])
+    );
+    let s = SWITCH.len() as u64;
+    assert_eq!(
+        frame(S),
+        spans(&[
+            ("fin+opcode", s, s + 1),
+            ("mask+len", s + 1, s + 2),
+            ("payload", s + 2, s + 4),
+        ])
+    );
+}
+
+#[test]
+fn fields_stop_where_the_bytes_do_and_empty_events_have_none() {
+    let events = fields_of(&capture(&[(C, b"GET / HTTP/1.0\r\n\r\n")]));
+    let (_, got) = &events[0];
+    assert_eq!(
+        *got,
+        spans(&[("request line", 0, 16), ("end of head", 16, 18)])
+    );
+    // The eofs cover no bytes.
+    assert!(events[1..].iter().all(|(_, f)| f.is_empty()));
+    let event = &events[0].0;
+    assert_eq!(fields(event, b"GET / H").last().unwrap().range, 0..7);
+}
+
+#[test]
+fn hex_dump_marks_each_field_under_its_bytes() {
+    let frame = masked(Opcode::Text, true, b"Hello");
+    let mut client = UPGRADE.to_vec();
+    client.extend_from_slice(&frame);
+    let capture = capture(&[(C, &client), (S, SWITCH)]);
+    let (event, _) = fields_of(&capture)
+        .into_iter()
+        .find(|(e, _)| matches!(e.kind, Kind::Frame(_)))
+        .unwrap();
+    let start = event.at[0];
+    let dump = hex_dump(&frame, start, &fields(&event, &frame), 256, "");
+    let expected = format!(
+        "{start:08x}  81 85 37 fa 21 3d 7f 9f  4d 51 58                 |..7.!=..MQX|\n\
+         \x20         a- b- c---------- d--------------                 \
+         a fin+opcode, b mask+len, c mask key, d payload\n"
+    );
+    assert_eq!(dump, expected, "\n{dump}");
+    let capped = hex_dump(&frame, start, &fields(&event, &frame), 4, "  ");
+    assert!(capped.ends_with("  … 7 more bytes\n"), "{capped}");
+}
+
+#[test]
+fn fields_of_a_head_cover_an_ignored_leading_empty_line() {
+    let events = fields_of(&capture(&[(C, b"\r\nGET / HTTP/1.0\r\n\r\n")]));
+    let (event, got) = &events[0];
+    assert!(matches!(event.kind, Kind::Request(_)), "{event:?}");
+    let at = event.at;
+    // Gapless over the event's bytes, whatever the dissector counts as the head.
+    assert_eq!(got.first().unwrap().1, at[0]);
+    assert_eq!(
+        got.last().unwrap().1..got.last().unwrap().2,
+        at[1] - 2..at[1]
+    );
+    assert!(got.windows(2).all(|w| w[0].2 == w[1].1), "{got:?}");
+    assert!(got.iter().any(|f| f.0 == "request line"), "{got:?}");
+}
