@@ -127,6 +127,7 @@
 //!   captures go on, and new ones try again, so recording resumes once space is freed.
 //!   Nothing panics and serving never stops.
 
+mod fast;
 mod model;
 mod read;
 mod record;

@@ -173,6 +173,23 @@ impl Capture {
 
     /// Parses a finalized document.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, LoadError> {
+        // The canonical layout the writer produces, without a general JSON parser; any
+        // other layout, and every error, goes through serde_json below.
+        if let Some(capture) = super::fast::from_canonical(bytes) {
+            if check_format(&Probe {
+                format: Some(capture.format.clone()),
+                version: Some(u64::from(capture.version)),
+            })
+            .is_ok()
+            {
+                return Ok(capture);
+            }
+        }
+        Self::from_slice_general(bytes)
+    }
+
+    /// [`Self::from_slice`] with serde_json only: any valid layout, and the errors.
+    pub(crate) fn from_slice_general(bytes: &[u8]) -> Result<Self, LoadError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(LoadError::Empty);
         }

@@ -749,3 +749,169 @@ fn hex_decoding_matches_the_hex_crate_and_names_the_bad_digit() {
         assert!(hex::decode(&text).is_err());
     }
 }
+
+/// Loads `text` through the fast path (it must take it) and through serde_json alone, and
+/// checks they agree.
+fn loads_fast(text: &[u8]) -> Capture {
+    let fast = super::fast::from_canonical(text).expect("the canonical layout takes the fast path");
+    let general = Capture::from_slice_general(text).unwrap();
+    assert_eq!(fast, general);
+    assert_eq!(Capture::from_slice(text).unwrap(), general);
+    fast
+}
+
+/// `text` is not canonical: the fast path declines and `from_slice` still loads it, the
+/// same as serde_json does.
+fn loads_by_fallback(text: &[u8]) -> Capture {
+    assert!(
+        super::fast::from_canonical(text).is_none(),
+        "{}",
+        String::from_utf8_lossy(text)
+    );
+    let capture = Capture::from_slice(text).unwrap();
+    assert_eq!(capture, Capture::from_slice_general(text).unwrap());
+    capture
+}
+
+#[test]
+fn every_corpus_capture_and_fixture_loads_the_same_both_ways() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("src/capture/testdata/v1.json")];
+    for entry in fs::read_dir(root.join("captures/corpus")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.ends_with(".json") && !name.ends_with(".transcript.json") {
+            files.push(path);
+        }
+    }
+    assert!(files.len() > 40, "{} files", files.len());
+    for path in files {
+        let bytes = fs::read(&path).unwrap();
+        let capture = loads_fast(&bytes);
+        // And what the fast path loaded writes back to the same bytes.
+        let mut out = Vec::new();
+        capture.write_to(&mut out).unwrap();
+        assert!(out == bytes, "{}", path.display());
+    }
+}
+
+#[test]
+fn written_captures_of_every_shape_take_the_fast_path() {
+    let mut rng = crate::fuzzing::XorShift::new(21);
+    let mut capture = Capture::new(
+        "a\"b\\c\u{e9}\n",
+        "2026-11-24T19:12:03.123456Z",
+        "[::1]:1",
+        "x:2",
+    );
+    loads_fast(&{
+        let mut out = Vec::new();
+        capture.write_to(&mut out).unwrap();
+        out
+    });
+    for (i, len) in [0usize, 1, 7, 8, 15, 16, 17, 100, 4096, 70_001]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let t = [0, 1, 10, u64::MAX][i % 4];
+        let dir = if i % 3 == 0 { C2S } else { S2C };
+        capture.chunks.push(Chunk { t, dir, bytes });
+        capture.truncated = (i % 2 == 1).then(|| Truncation {
+            reason: TruncationReason::FolderCap,
+            t: 5,
+            c2s: 1,
+            s2c: 2,
+            detail: (i % 4 == 1).then(|| "cap \"x\"\u{1}\t".to_owned()),
+        });
+        capture.end = End {
+            t: i as u64,
+            by: [EndBy::Client, EndBy::Reset, EndBy::Crash][i % 3],
+            detail: (i % 2 == 0).then(|| format!("detail </{i}>\u{2028}")),
+        };
+        capture.recovered = (i % 3 == 2).then(|| Recovered {
+            torn_line: i % 2 == 0,
+            detail: Some("r".into()),
+        });
+        let mut out = Vec::new();
+        capture.write_to(&mut out).unwrap();
+        assert_eq!(loads_fast(&out), capture);
+    }
+}
+
+#[test]
+fn other_valid_layouts_load_the_same_through_serde_json() {
+    let canonical = Capture::from_slice(FIXTURE.as_bytes()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    let variants = [
+        // Pretty-printed, and keys in alphabetical order (serde_json's map sorts them).
+        serde_json::to_string_pretty(&canonical).unwrap(),
+        serde_json::to_string(&value).unwrap(),
+        // Whitespace where the writer puts none, or other line endings, or no final newline.
+        FIXTURE.replace(",\"dir\"", " , \"dir\""),
+        FIXTURE.replace('\n', "\r\n"),
+        FIXTURE.trim_end().to_owned(),
+        format!(" {FIXTURE}\n\n"),
+        FIXTURE.replace("},\n{", "},{"),
+        FIXTURE.replace("[\n{", "[{"),
+        // Fields reordered, unknown fields.
+        FIXTURE.replace(
+            r#"{"t":1530,"dir":"c2s","hex":"818537"}"#,
+            r#"{"hex":"818537","dir":"c2s","t":1530}"#,
+        ),
+        FIXTURE.replace(r#""t":0,"#, r#""t":0,"note":[1,{"a":"\""}],"#),
+        FIXTURE.replace(r#""version":1,"#, r#""version":1,"x":null,"#),
+        FIXTURE.replace(r#""end":{"#, r#""extra":"}\n],","end":{"#),
+        // Escapes that mean the same characters, numbers written otherwise.
+        FIXTURE.replace("websocket closed", "websocket\\u0020closed"),
+        FIXTURE.replace("\"c2s\"", "\"\\u00632s\""),
+        FIXTURE.replace(r#""hex":"818537""#, r#""hex":"\u0038\u00318537""#),
+        FIXTURE.replace(r#""id":"#, r#""id" :"#),
+        // Uppercase hex (the reader always took it).
+        FIXTURE.replace("fa213d7f9f4d5158", "FA213D7F9F4D5158"),
+    ];
+    for text in variants {
+        assert_eq!(loads_by_fallback(text.as_bytes()), canonical, "{text}");
+    }
+    // Same values in another layout, different values: still through serde_json.
+    let other = FIXTURE.replace(r#""t":1530"#, r#""t":1.53e3"#);
+    assert!(super::fast::from_canonical(other.as_bytes()).is_none());
+    let escaped = FIXTURE.replace("websocket closed", "web\\\"socket\\\\closed");
+    // Escapes as serde_json writes them are canonical: the fast path takes them.
+    let loaded = loads_fast(escaped.as_bytes());
+    assert_eq!(loaded.end.detail.as_deref(), Some("web\"socket\\closed"));
+}
+
+#[test]
+fn broken_canonical_documents_are_errors_from_serde_json() {
+    let bad_digit = FIXTURE.replace("fa213d7f9f4d5158", "fa213d7f9f4d515g");
+    let odd = FIXTURE.replace(r#""hex":"818537""#, r#""hex":"81853""#);
+    let leading_zero = FIXTURE.replace(r#""t":35,"#, r#""t":035,"#);
+    let bad_dir = FIXTURE.replace(r#""dir":"s2c""#, r#""dir":"s2x""#);
+    let duplicate = FIXTURE.replace(r#""id":"#, r#""chunks":[],"id":"#);
+    let trailing = format!("{FIXTURE}x");
+    for text in [bad_digit, odd, leading_zero, bad_dir, duplicate, trailing] {
+        assert!(super::fast::from_canonical(text.as_bytes()).is_none());
+        let err = Capture::from_slice(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, LoadError::Invalid { line: None, .. }),
+            "{err}"
+        );
+        let general = Capture::from_slice_general(text.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), general.to_string());
+    }
+    let bad = FIXTURE.replace("fa213d7f9f4d5158", "fa213d7f9f4d515g");
+    assert!(Capture::from_slice(bad.as_bytes())
+        .unwrap_err()
+        .to_string()
+        .contains("invalid hex digit"));
+    // Cut anywhere: never loads, never panics.
+    for cut in 0..FIXTURE.len() - 1 {
+        let text = &FIXTURE.as_bytes()[..cut];
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        assert!(super::fast::from_canonical(text).is_none(), "cut at {cut}");
+        assert!(Capture::from_slice(text).is_err(), "cut at {cut}");
+    }
+}

@@ -675,20 +675,26 @@ impl Stream {
         let mut bad_utf8 = None;
         let mut done = 0u64;
         for block in piece.chunks(UNMASK_STEP) {
-            self.scratch.clear();
-            self.scratch.extend_from_slice(block);
-            frame.header.unmask(&mut self.scratch, offset + done);
+            // Unmasked (server) payloads are read in place; masked ones through the scratch.
+            let data: &[u8] = if frame.header.mask.is_some() {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(block);
+                frame.header.unmask(&mut self.scratch, offset + done);
+                &self.scratch
+            } else {
+                block
+            };
             done += block.len() as u64;
-            frame.preview.update(&self.scratch);
+            frame.preview.update(data);
             if frame.header.opcode.is_control() {
                 // The decoder keeps control payloads within 125 bytes.
                 let room = ws::MAX_CONTROL_PAYLOAD.saturating_sub(frame.control.len());
-                let kept = self.scratch.get(..room).unwrap_or(&self.scratch);
+                let kept = data.get(..room).unwrap_or(data);
                 frame.control.extend_from_slice(kept);
             } else if let Some(message) = &mut ws.message {
-                message.summary.update(&self.scratch);
+                message.summary.update(data);
                 if message.text {
-                    if let Err(bad) = message.utf8.feed(&self.scratch) {
+                    if let Err(bad) = message.utf8.feed(data) {
                         bad_utf8 = Some(bad.offset);
                         break;
                     }
