@@ -186,7 +186,7 @@ fn decode_block(digits: &[u8], bytes: &mut [u8]) -> bool {
 }
 
 /// Lowercase hex to bytes; `None` for an odd length or anything but `0-9a-f`.
-fn decode_lower_hex(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_lower_hex(text: &[u8]) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }

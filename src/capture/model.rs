@@ -411,10 +411,13 @@ pub(crate) mod hex_bytes {
         table
     };
 
-    /// Decodes hex with a table lookup per digit: replaying large captures is mostly this
-    /// (the `hex` crate's per-digit `match` ran at a third of the speed). Invalid digits
-    /// are found by OR-ing every looked-up value: one test per chunk of 16 pairs.
+    /// Decodes hex: lowercase (what the writer writes) with the fast path's word-at-a-time
+    /// decoder, anything else (uppercase, or an error to report) with a table lookup per
+    /// digit, whose invalid digits are found by OR-ing every looked-up value.
     pub(crate) fn decode_hex(text: &[u8]) -> Result<Vec<u8>, String> {
+        if let Some(bytes) = crate::capture::fast::decode_lower_hex(text) {
+            return Ok(bytes);
+        }
         if text.len() % 2 != 0 {
             return Err(format!("odd number of hex digits ({})", text.len()));
         }
