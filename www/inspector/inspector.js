@@ -578,6 +578,7 @@ function renderDetail(answer, index) {
   $("event-json").textContent = JSON.stringify(event, null, 2);
 
   const hex = $("hex");
+  hex.dataset.index = String(index);
   hex.dataset.start = String(answer.start);
   hex.dataset.end = String(answer.end);
   if (data.length === 0) {
