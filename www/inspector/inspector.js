@@ -481,7 +481,7 @@ function clearDetail(message) {
 async function loadDetail(id, index) {
   const seq = ++state.detailSeq;
   const event = state.events[index];
-  if (event) $("event-json").textContent = JSON.stringify(event, null, 2);
+  if (event) $("event-json").textContent = prettyJson(event);
   $("hex").dataset.state = "loading";
   try {
     const answer = await getJson(`${captureUrl(id)}/events/${index}`);
@@ -492,6 +492,22 @@ async function loadDetail(id, index) {
     $("hex").dataset.state = "error";
     showError(e.message);
   }
+}
+
+// JSON for reading: one key per line, but arrays of scalars (`at`, a header pair) on one
+// line, where JSON.stringify's indentation would spend a line per number.
+function prettyJson(value, indent = "") {
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.every((x) => x === null || typeof x !== "object")) return JSON.stringify(value);
+    return `[\n${value.map((x) => inner + prettyJson(x, inner)).join(",\n")}\n${indent}]`;
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return "{}";
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${prettyJson(v, inner)}`).join(",\n")}\n${indent}}`;
+  }
+  return JSON.stringify(value);
 }
 
 const escapeHtml = (s) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -544,7 +560,7 @@ function hexRows(answer, data, of, rowLimit) {
       hex += `<span class="byte${colour}${gap}" data-off="${answer.start + k}"${attrs}>${hexByte(data[k])}</span>`;
       text += `<span class="chr${colour}" data-off="${answer.start + k}"${attrs}>${escapeHtml(printable(data[k]))}</span>`;
     }
-    html.push(`<div class="hexrow"><span class="off" title="offset ${rowStart} in the ${answer.dir} stream">${rowStart.toString(16).padStart(8, "0")}</span><span class="hexbytes">${hex}</span><span class="text">${text}</span></div>`);
+    html.push(`<div class="hexrow"><span class="off" title="0x${rowStart.toString(16)}">${rowStart}</span><span class="hexbytes">${hex}</span><span class="text">${text}</span></div>`);
   }
   return html.join("");
 }
@@ -575,7 +591,7 @@ function renderDetail(answer, index) {
     el("span", `arrow dir-${answer.dir}`, answer.dir === "c2s" ? " c2s → " : " ← s2c "),
     el("span", null, `[${answer.start}, ${answer.end}) of the ${answer.dir} stream, ${bytes(answer.end - answer.start)}`),
   );
-  $("event-json").textContent = JSON.stringify(event, null, 2);
+  $("event-json").textContent = prettyJson(event);
 
   const hex = $("hex");
   hex.dataset.index = String(index);
@@ -613,7 +629,9 @@ function renderDetail(answer, index) {
     li.dataset.start = String(f.start);
     li.dataset.end = String(f.end);
     li.append(el("span", "swatch"));
-    li.append(el("span", "name", f.name));
+    const name = el("span", "name", f.name);
+    name.title = f.name;
+    li.append(name);
     li.append(el("span", "range", `[${f.start}, ${f.end}) ${f.end - f.start} B`));
     const from = Math.max(0, f.start - answer.start);
     const to = Math.min(data.length, f.end - answer.start);
@@ -633,6 +651,21 @@ document.head.append(hotStyle);
 function highlightField(fi) {
   hotStyle.textContent = fi === null ? "" : `#hex .byte[data-fi="${fi}"], #fields li[data-fi="${fi}"] { outline: 1px solid var(--hot); } #hex [data-fi="${fi}"], #fields li[data-fi="${fi}"] { background-color: var(--hot-bg) !important; color: #000; }`;
   $("hex").dataset.hot = fi === null ? "" : String(fi);
+}
+
+// The line under the dump names what the pointer is on: the offset in both bases, since
+// the ranges everywhere else are decimal and a protocol reader thinks in hex.
+function describeByte(target) {
+  const span = target.closest("[data-off]");
+  const status = $("hex-status");
+  if (!span) {
+    status.textContent = "\u00a0";
+    return;
+  }
+  const off = Number(span.dataset.off);
+  const value = $("hex").querySelector(`.byte[data-off="${off}"]`);
+  const field = span.dataset.field ? ` · ${span.dataset.field}` : "";
+  status.textContent = `offset ${off} (0x${off.toString(16)}) · byte ${value ? `0x${value.textContent}` : "?"}${field}`;
 }
 
 function fieldIndexAt(target) {
@@ -772,6 +805,8 @@ function init() {
     pane.addEventListener("mouseover", (e) => highlightField(fieldIndexAt(e.target)));
     pane.addEventListener("mouseleave", () => highlightField(null));
   }
+  $("hex").addEventListener("mouseover", (e) => describeByte(e.target));
+  $("hex").addEventListener("mouseleave", () => describeByte(document.body));
   // Clicking a byte finds its legend entry; clicking an entry finds its first byte.
   $("hex").addEventListener("click", (e) => {
     const fi = fieldIndexAt(e.target);
