@@ -203,7 +203,7 @@ function el(tag, className, text) {
 }
 
 function kindLabel(kind) {
-  return kind === "http" ? "HTTP" : kind === "websocket" ? "WS" : "other";
+  return kind === "http" ? "HTTP" : kind === "websocket" ? "WebSocket" : "other";
 }
 
 // The API names the reason; a capture file's own `truncated` object says more, read it too.
@@ -292,6 +292,7 @@ function updateCapture(c) {
 function removeCapture(id) {
   state.captures.delete(id);
   renderCaptures();
+  if (id === state.selectedId) showError(`capture ${id} was deleted on the server; what is shown is what was loaded`);
 }
 
 async function loadCaptureList() {
@@ -405,30 +406,35 @@ function eventRow(event, index, kind, summary) {
   return li;
 }
 
-function renderEvents() {
+// Renders the timeline rows of state.events[from..]; from 0 replaces the list. A live
+// capture grows by a few events at a time, and appending keeps that cheap however long its
+// transcript already is.
+function renderEvents(from = 0) {
   const list = $("events");
   // Follow new events only when the user was already at the bottom of the timeline.
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  const scrollTop = list.scrollTop;
   const fragment = document.createDocumentFragment();
-  let shown = 0;
-  state.events.forEach((event, index) => {
+  for (let index = from; index < state.events.length; index += 1) {
+    const event = state.events[index];
     const kind = kindOf(event);
     const summary = summarize(event);
-    if (!passes(event, kind, summary)) return;
+    if (!passes(event, kind, summary)) continue;
     const li = eventRow(event, index, kind, summary);
     if (index === state.selectedIndex) li.classList.add("selected");
     fragment.append(li);
-    shown += 1;
-  });
-  const scrollTop = list.scrollTop;
-  list.replaceChildren(fragment);
+  }
+  if (from === 0) list.replaceChildren(fragment);
+  else list.append(fragment);
   list.scrollTop = atBottom && state.live ? list.scrollHeight : scrollTop;
   const total = state.events.length;
+  const shown = list.childElementCount;
   $("event-count").textContent = state.selectedId === null ? "" : shown === total ? plural(total, "event") : `${shown} of ${plural(total, "event")}`;
 }
 
 // The feed's `events` message: keep the first `from`, append the rest.
 function applyFeedEvents(from, events) {
+  const appending = state.eventsFromFeed && from === state.events.length;
   const selectedChanged = state.selectedIndex !== null && state.selectedIndex >= from;
   state.events = state.events.slice(0, from).concat(events);
   state.eventsFromFeed = true;
@@ -436,7 +442,7 @@ function applyFeedEvents(from, events) {
     state.selectedIndex = null;
     clearDetail("The selected event is gone.");
   }
-  renderEvents();
+  renderEvents(appending ? from : 0);
   if (selectedChanged && state.selectedIndex !== null) selectEvent(state.selectedIndex);
 }
 
@@ -529,7 +535,7 @@ function parseHex(hex) {
 // For each shown byte, the index of the field it belongs to (-1: none).
 function fieldIndexes(answer, count) {
   const of = new Int32Array(count).fill(-1);
-  answer.fields.forEach((f, fi) => {
+  (answer.fields || []).forEach((f, fi) => {
     const from = Math.max(f.start, answer.start) - answer.start;
     const to = Math.min(f.end, answer.start + count) - answer.start;
     for (let i = from; i < to; i += 1) of[i] = fi;
@@ -540,7 +546,7 @@ function fieldIndexes(answer, count) {
 // The hex dump as one HTML string: tens of thousands of spans go in far faster through
 // innerHTML than node by node.
 function hexRows(answer, data, of, rowLimit) {
-  const names = answer.fields.map((f) => escapeHtml(f.name));
+  const names = (answer.fields || []).map((f) => escapeHtml(f.name));
   const rows = Math.min(rowLimit, Math.ceil(data.length / 16));
   const html = [];
   for (let r = 0; r < rows; r += 1) {
@@ -622,7 +628,7 @@ function renderDetail(answer, index) {
 
   const legend = $("fields");
   legend.replaceChildren();
-  answer.fields.forEach((f, fi) => {
+  (answer.fields || []).forEach((f, fi) => {
     const li = el("li", `field fc${fi % 8}`);
     li.dataset.field = f.name;
     li.dataset.fi = String(fi);
@@ -798,8 +804,8 @@ function init() {
     e.preventDefault();
     moveSelection(e.key === "ArrowDown" ? 1 : -1);
   });
-  for (const id of ["filter-dir", "filter-kind"]) $(id).addEventListener("change", renderEvents);
-  $("filter-text").addEventListener("input", renderEvents);
+  for (const id of ["filter-dir", "filter-kind"]) $(id).addEventListener("change", () => renderEvents());
+  $("filter-text").addEventListener("input", () => renderEvents());
 
   for (const pane of [$("hex"), $("fields")]) {
     pane.addEventListener("mouseover", (e) => highlightField(fieldIndexAt(e.target)));
