@@ -12,7 +12,7 @@ use smol::stream::StreamExt as _;
 use wiretap::capture::{Capture, Direction, RecorderConfig};
 use wiretap::dissect::{diff_transcripts, dissect, fields, hex_dump, render_line, Transcript};
 use wiretap::replay::{self, Outcome};
-use wiretap::server::{Config, Server};
+use wiretap::server::{Access, Config, Server};
 
 /// An HTTP/1.1 + WebSocket server that records every byte it sees.
 #[derive(Debug, Parser)]
@@ -137,6 +137,14 @@ struct ServeArgs {
     /// Bytes of capture files in the folder; past it the oldest finalized ones are deleted.
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
     max_captures_total: u64,
+    /// No inspector API or live feed (`/api/...` answers 404).
+    #[arg(long)]
+    no_inspector: bool,
+    /// The token the inspector API and feed require (`?token=` or `Authorization: Bearer`).
+    /// Default: none on a loopback address (loopback clients only); a random one, printed
+    /// at start, on any other address.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "no_inspector")]
+    inspector_token: Option<String>,
     /// Log level: error, warn, info, debug or trace (`RUST_LOG` works too).
     #[arg(long, default_value = "warn")]
     log_level: log::LevelFilter,
@@ -219,7 +227,18 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> std::io::Result<()> {
-    let config = args.config();
+    let mut config = args.config();
+    config.inspector = if args.no_inspector {
+        Access::Off
+    } else if let Some(token) = &args.inspector_token {
+        Access::Token(token.clone())
+    } else if config.addr.ip().is_loopback() {
+        Access::Loopback
+    } else {
+        // Reachable from elsewhere: captures hold other people's bytes.
+        Access::Token(wiretap::server::new_token()?)
+    };
+    let access = config.inspector.clone();
     let threads = config.threads;
     let server = smol::block_on(Server::bind(config))?;
     // `writeln!`, not `println!`: a closed stdout (a parent that stopped reading) must not
@@ -238,6 +257,18 @@ fn serve(args: &ServeArgs) -> std::io::Result<()> {
             dir.display()
         ),
         None => writeln!(out, "wiretap: not recording (--no-record)"),
+    };
+    let addr = server.local_addr()?;
+    let _ = match &access {
+        Access::Off => writeln!(out, "wiretap: inspector off (--no-inspector)"),
+        Access::Loopback => writeln!(
+            out,
+            "wiretap: inspector at http://{addr}/inspector/ (loopback clients only)"
+        ),
+        Access::Token(token) => writeln!(
+            out,
+            "wiretap: inspector at http://{addr}/inspector/?token={token} (token required)"
+        ),
     };
     let _ = out.flush();
     let recovered = server.recovered();

@@ -140,6 +140,7 @@ mod tests;
 pub use model::{Capture, Chunk, Direction, End, EndBy, Recovered, Truncation, TruncationReason};
 pub use read::{LoadError, Loaded, Warning};
 pub use record::{Backpressure, ConnCapture, Recorder, RecorderConfig, RecorderHandle, Stats};
+pub(crate) use writer::is_capture_name;
 
 /// The `format` field of every capture.
 pub const FORMAT: &str = "wiretap-capture";

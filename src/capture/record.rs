@@ -4,6 +4,7 @@
 //!
 //! Nothing here touches the file system: file I/O is the writer thread's (`writer.rs`).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -91,6 +92,8 @@ pub struct Stats {
     pub write_errors: u64,
     /// Finalized captures deleted to keep the folder under its cap.
     pub deleted: u64,
+    /// Captures discarded on request (the inspector's own connections).
+    pub discarded: u64,
     /// Capture files open right now.
     pub open_files: u64,
     /// Bytes recorded and not yet written to the OS (the budget in use).
@@ -107,6 +110,7 @@ pub(crate) struct Counters {
     pub(crate) truncated: AtomicU64,
     pub(crate) write_errors: AtomicU64,
     pub(crate) deleted: AtomicU64,
+    pub(crate) discarded: AtomicU64,
     pub(crate) open_files: AtomicU64,
 }
 
@@ -199,6 +203,9 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// The writer is blocked on its channel: a connection that stages chunks wakes it.
     pub(crate) writer_parked: AtomicBool,
+    /// Ids of discarded captures whose files the writer has not deleted yet: readers of
+    /// the folder skip them (see [`RecorderHandle::is_discarded`]).
+    pub(crate) discarded: Mutex<HashSet<String>>,
 }
 
 /// Per-connection state shared with the writer thread: whether, and why, it was cut, and
@@ -213,6 +220,8 @@ pub(crate) struct ConnState {
     pub(crate) staged: AtomicBool,
     /// A `Drain` message for this connection is on its way.
     pub(crate) drain_asked: AtomicBool,
+    /// The capture was discarded: record nothing more, finalize nothing.
+    discarded: AtomicBool,
 }
 
 /// Chunks recorded on a connection and not yet taken by the writer: their bytes end to end,
@@ -285,6 +294,12 @@ pub(crate) enum Msg {
         key: u64,
         end: End,
     },
+    /// Forget this capture: delete its `.partial`, finalize nothing.
+    Discard {
+        key: u64,
+        /// The id as the connection knows it (the file may carry a `-2` suffix).
+        id: String,
+    },
     /// Write every buffer to the OS, then answer (tests).
     #[cfg(test)]
     Sync(mpsc::Sender<()>),
@@ -338,6 +353,7 @@ impl Recorder {
             budget: Budget::new(config.queue_bytes),
             counters: Counters::default(),
             writer_parked: AtomicBool::new(false),
+            discarded: Mutex::default(),
             config,
         });
         bump(&shared.counters.recovered, folder.recovered.len() as u64);
@@ -458,6 +474,12 @@ impl RecorderHandle {
         }
     }
 
+    /// Whether capture `id` was discarded and its file may still be in the folder for a
+    /// moment (until the writer thread deletes it): a reader of the folder skips it.
+    pub fn is_discarded(&self, id: &str) -> bool {
+        lock_ids(&self.shared.discarded).contains(id)
+    }
+
     /// The counters now.
     pub fn stats(&self) -> Stats {
         let c = &self.shared.counters;
@@ -471,10 +493,16 @@ impl RecorderHandle {
             truncated: get(&c.truncated),
             write_errors: get(&c.write_errors),
             deleted: get(&c.deleted),
+            discarded: get(&c.discarded),
             open_files: get(&c.open_files),
             in_flight: self.shared.budget.in_flight.load(Ordering::Relaxed) as u64,
         }
     }
+}
+
+pub(crate) fn lock_ids(ids: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    // A set of names: a panic while it was held cannot leave it half-updated.
+    ids.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The recorder is over its byte budget: nothing was recorded. Call
@@ -578,9 +606,28 @@ impl ConnCapture {
         self.end(by, detail);
     }
 
+    /// Stops recording and forgets the capture: what was recorded is deleted, nothing is
+    /// finalized, and later calls record nothing. For connections that must not be
+    /// recorded, known only once their first request is read (the inspector's own: its
+    /// list would otherwise grow each time it is looked at).
+    pub fn discard(&self) {
+        if !self.state.discarded.swap(true, Ordering::AcqRel) {
+            lock_ids(&self.handle.shared.discarded).insert(self.id.clone());
+            let _ = self.handle.tx.send(Msg::Discard {
+                key: self.key,
+                id: self.id.clone(),
+            });
+        }
+    }
+
+    /// Whether [`discard`](Self::discard) was called.
+    pub fn is_discarded(&self) -> bool {
+        self.state.discarded.load(Ordering::Acquire)
+    }
+
     /// Whether a chunk of `n` bytes may be recorded at all (not empty, not cut).
     fn admit(&self, n: usize) -> bool {
-        if n == 0 {
+        if n == 0 || self.is_discarded() {
             return false;
         }
         if self.state.reason().is_some() {
@@ -641,6 +688,9 @@ impl ConnCapture {
             return;
         }
         self.finished = true;
+        if self.is_discarded() {
+            return;
+        }
         let end = End {
             t: self.elapsed_micros(),
             by,

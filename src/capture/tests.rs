@@ -477,6 +477,35 @@ fn unwritable_folder_never_panics_and_marks_write_error() {
 }
 
 #[test]
+fn a_discarded_capture_leaves_nothing_and_gives_its_budget_back() {
+    let dir = TempDir::new("discard");
+    let recorder = Recorder::start(config(&dir)).unwrap();
+    let (client, server) = addrs();
+    let kept = recorder.open(client, server);
+    let gone = recorder.open(client, server);
+    let kept_id = kept.id().to_owned();
+    kept.try_record(C2S, b"kept").unwrap();
+    gone.try_record(C2S, b"GET /api/captures HTTP/1.1\r\n\r\n")
+        .unwrap();
+    recorder.sync();
+    assert!(dir
+        .path()
+        .join(format!("{}.json.partial", gone.id()))
+        .exists());
+    gone.discard();
+    assert!(gone.is_discarded());
+    // Staged after the discard, or before the writer got to it: never written.
+    gone.try_record(S2C, b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+    gone.finish(EndBy::Client, None);
+    kept.finish(EndBy::Client, None);
+    let stats = recorder.shutdown();
+    assert_eq!((stats.discarded, stats.finalized), (1, 1));
+    assert_eq!(stats.in_flight, 0, "the budget went back");
+    assert_eq!(dir.names(), [format!("{kept_id}.json")]);
+    assert_eq!(load(&dir, &kept_id).chunks[0].bytes, b"kept");
+}
+
+#[test]
 fn recorded_bytes_reach_the_partial_within_200_ms() {
     let dir = TempDir::new("flush");
     let recorder = Recorder::start(config(&dir)).unwrap();

@@ -20,7 +20,7 @@ use super::model::{
     Truncation, TruncationReason,
 };
 use super::read::LoadError;
-use super::record::{bump, chunk_cost, ConnState, Msg, RecorderConfig, Shared, Staged};
+use super::record::{bump, chunk_cost, lock_ids, ConnState, Msg, RecorderConfig, Shared, Staged};
 use super::Capture;
 
 /// A capture's buffer is written once it holds this much: few, large writes, and a bound
@@ -510,6 +510,10 @@ impl Writer<'_> {
                 self.drain(key);
                 self.end(key, end);
             }
+            Msg::Discard { key, id } => {
+                self.discard(key);
+                lock_ids(&self.shared.discarded).remove(&id);
+            }
             #[cfg(test)]
             Msg::Sync(done) => {
                 self.drain_all();
@@ -960,6 +964,37 @@ impl Writer<'_> {
         }
     }
 
+    /// Forgets a capture: its staged chunks and buffered lines are dropped (their budget
+    /// given back), its file closed and deleted.
+    fn discard(&mut self, key: u64) {
+        if let Some(live) = self.live.get(&key) {
+            let state = live.state.clone();
+            state.staged.store(false, Ordering::SeqCst);
+            let staged =
+                std::mem::take(&mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()));
+            let cost: usize = staged
+                .chunks
+                .iter()
+                .map(|&(_, _, len)| chunk_cost(len))
+                .sum();
+            self.shared.budget.release(cost);
+        }
+        self.dirty.remove(&key);
+        self.close_file(key);
+        let Some(live) = self.live.remove(&key) else {
+            return;
+        };
+        self.pending_total = self.pending_total.saturating_sub(live.pending_cost);
+        self.shared.budget.release(live.pending_cost);
+        self.folder.live_bytes = self.folder.live_bytes.saturating_sub(live.size);
+        if live.created {
+            if let Err(e) = fs::remove_file(&live.partial) {
+                self.errors.report("cannot remove", &live.partial, &e);
+            }
+        }
+        bump(&self.shared.counters.discarded, 1);
+    }
+
     /// Finalizes every capture still open with end `shutdown`.
     fn shutdown(&mut self) {
         let mut keys: Vec<u64> = self.live.keys().copied().collect();
@@ -994,6 +1029,7 @@ mod errors_tests {
             budget: Budget::new(1),
             counters: Counters::default(),
             writer_parked: std::sync::atomic::AtomicBool::new(false),
+            discarded: std::sync::Mutex::default(),
         };
         let mut errors = Errors {
             shared: &shared,

@@ -15,9 +15,10 @@ use smol::net::TcpStream;
 
 use super::alarm::{Alarm, Alarms};
 use super::files::{self, Plan};
+use super::inspector;
 use super::websocket::{self, Endpoint};
 use super::wire::{Ended, Wire};
-use super::Shared;
+use super::{Access, Shared};
 use crate::capture::EndBy;
 use crate::http::{
     encode_response_head, reason_phrase, BodyDecoder, BodyKind, RequestHead, RequestParser, Status,
@@ -178,10 +179,66 @@ async fn requests(
                 }
             }
         }
-        first = false;
+        let first_request = std::mem::replace(&mut first, false);
 
         let target = origin_target(&head);
-        let path = target.split('?').next().unwrap_or("");
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target.as_str(), None),
+        };
+        // The inspector's own traffic is not recorded (see `inspector`).
+        let api = inspector::is_api_path(path);
+        if inspector::is_inspector_path(path) && shared.config.inspector != Access::Off {
+            if first_request {
+                wire.discard_capture();
+            } else if wire.is_recording() {
+                log::debug!("{peer}: {path} on a recorded connection: closed unanswered");
+                return Ok(Outcome::Closed(Ended::new(
+                    EndBy::Server,
+                    "inspector request on a recorded connection (closed unanswered)",
+                )));
+            }
+        }
+        if api {
+            let authorized = inspector::authorize(
+                &shared.config.inspector,
+                peer.ip(),
+                query,
+                head.field("authorization"),
+            );
+            let route = inspector::route(path, query);
+            if let (Ok(()), inspector::Route::Live) = (&authorized, &route) {
+                return upgrade(wire, peer, head, buf, Endpoint::Live, alarms, shared).await;
+            }
+            let answer = match authorized {
+                Err(error) => {
+                    log::info!("{peer}: {path}: {} {}", error.status, error.message);
+                    inspector::Answer::error(&error)
+                }
+                Ok(()) if !matches!(head.method(), "GET" | "HEAD") => inspector::Answer::error(
+                    &inspector::ApiError::new(405, "the inspector API is read-only: GET or HEAD"),
+                ),
+                Ok(()) => {
+                    let catalog = shared.catalog.clone();
+                    smol::unblock(move || inspector::answer(&catalog, &route)).await
+                }
+            };
+            if head.body() != BodyKind::None {
+                if let Some(ended) = discard_body(wire, &head, &mut buf, alarms, shared).await? {
+                    return Ok(Outcome::Closed(ended));
+                }
+            }
+            let keep_alive = head.keep_alive() && !shared.shutting_down();
+            respond_api(wire, &head, answer, keep_alive, shared).await?;
+            if !keep_alive {
+                linger(wire, alarms, shared.config.write_timeout).await;
+                return Ok(Outcome::Closed(Ended::new(
+                    EndBy::Server,
+                    "closed by server (Connection: close)",
+                )));
+            }
+            continue;
+        }
         if let Some(endpoint) = Endpoint::at(path) {
             return upgrade(wire, peer, head, buf, endpoint, alarms, shared).await;
         }
@@ -421,6 +478,64 @@ async fn respond(
                 out.extend_from_slice(error_body.as_bytes());
             }
             wire.write_all(&out, timeout).await
+        }
+    }
+}
+
+/// Writes an inspector API answer; its body streams from disk when it is a file.
+async fn respond_api(
+    wire: &Wire,
+    head: &RequestHead,
+    answer: inspector::Answer,
+    keep_alive: bool,
+    shared: &Shared,
+) -> io::Result<()> {
+    let date = files::http_date(SystemTime::now());
+    let len = match &answer.body {
+        inspector::Body::Bytes(bytes) => bytes.len() as u64,
+        inspector::Body::File { len, .. } => *len,
+    }
+    .to_string();
+    let mut fields: Vec<(&str, &[u8])> = vec![
+        ("Date", date.as_bytes()),
+        ("Server", b"wiretap"),
+        ("Content-Type", answer.content_type.as_bytes()),
+        ("Content-Length", len.as_bytes()),
+        // Captures change while they are looked at, and hold other people's bytes.
+        ("Cache-Control", b"no-store"),
+        ("X-Content-Type-Options", b"nosniff"),
+    ];
+    if let Some(disposition) = &answer.disposition {
+        fields.push(("Content-Disposition", disposition.as_bytes()));
+    }
+    if answer.status == 405 {
+        fields.push(("Allow", b"GET, HEAD"));
+    }
+    if !keep_alive {
+        fields.push(("Connection", b"close"));
+    } else if head.version() == Version::Http10 {
+        fields.push(("Connection", b"keep-alive"));
+    }
+    let mut out = Vec::with_capacity(512);
+    encode_response_head(&mut out, answer.status, &fields)
+        .map_err(|e| io::Error::other(format!("response head: {e}")))?;
+    let timeout = shared.config.write_timeout;
+    if head.method() == "HEAD" {
+        return wire.write_all(&out, timeout).await;
+    }
+    match answer.body {
+        inspector::Body::Bytes(body) => wire.write_all_vectored(&[out], &body, timeout).await,
+        inspector::Body::File { file, len } => {
+            wire.write_all(&out, timeout).await?;
+            let mut at = 0;
+            while at < len {
+                let piece = FILE_PIECE.min(usize::try_from(len - at).unwrap_or(FILE_PIECE));
+                out.resize(piece, 0);
+                file.read_exact_at(&mut out, at)?;
+                at += piece as u64;
+                wire.write_all(&out, timeout).await?;
+            }
+            Ok(())
         }
     }
 }

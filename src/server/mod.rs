@@ -8,7 +8,10 @@
 //! - `conn`: one task per TCP connection: reads requests with [`crate::http::RequestParser`],
 //!   answers them from `www/`, and hands upgrades to `websocket`.
 //! - `websocket`: runs a [`crate::ws::Connection`] over the socket for the `/echo` and
-//!   `/chat` endpoints, with idle pings and the closing handshake.
+//!   `/chat` endpoints (and the inspector's `/api/live`), with idle pings and the closing
+//!   handshake.
+//! - `inspector`: the JSON API and live feed over the recording folder, for the page in
+//!   `www/inspector/`, with its access rule.
 //!
 //! [`Server`] binds, accepts and shuts down gracefully; [`Config`] holds every limit and
 //! timeout with its default.
@@ -21,6 +24,7 @@
 mod alarm;
 mod conn;
 pub mod files;
+mod inspector;
 mod websocket;
 mod wire;
 
@@ -37,6 +41,8 @@ use smol::channel::{Receiver, Sender};
 use smol::future::FutureExt as _;
 use smol::net::TcpListener;
 use smol::Executor;
+
+pub use inspector::{new_token, Access};
 
 use crate::capture::{ConnCapture, Recorder, RecorderConfig, RecorderHandle};
 use crate::{http, ws};
@@ -82,6 +88,9 @@ pub struct Config {
     /// for the library (an embedding program or a test opts in); `wiretap serve` records
     /// into `captures/recorded/` unless told `--no-record`.
     pub record: Option<RecorderConfig>,
+    /// Who may use the inspector's API and live feed (over the recording folder). Default
+    /// [`Access::Loopback`]; `wiretap serve` asks for a token on any other address.
+    pub inspector: Access,
 }
 
 impl Default for Config {
@@ -101,6 +110,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(5),
             threads: thread::available_parallelism().map_or(2, |n| n.get()),
             record: None,
+            inspector: Access::Loopback,
         }
     }
 }
@@ -119,6 +129,8 @@ struct Shared {
     started: Instant,
     /// Opens each connection's capture, when recording.
     recorder: Option<RecorderHandle>,
+    /// The recording folder as the inspector shows it.
+    catalog: Arc<inspector::Catalog>,
 }
 
 impl Shared {
@@ -180,6 +192,9 @@ impl Server {
             shutdown,
             started: Instant::now(),
             recorder: recorder.as_ref().map(Recorder::handle),
+            catalog: Arc::new(inspector::Catalog::new(
+                recorder.as_ref().map(|r| (r.dir(), r.handle())),
+            )),
         });
         Ok(Self {
             listener,

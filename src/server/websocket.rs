@@ -16,6 +16,7 @@ use smol::channel::{Receiver, Sender, TrySendError};
 use smol::future::FutureExt as _;
 
 use super::alarm::{Alarm, Alarms};
+use super::inspector::Feed;
 use super::wire::{Ended, Wire};
 use super::Shared;
 use crate::capture::EndBy;
@@ -37,6 +38,9 @@ pub(super) enum Endpoint {
     Echo,
     /// `/chat`: every text message to everyone in the room, the sender included.
     Chat,
+    /// `/api/live`: the inspector's feed (see [`inspector::feed`]); reached through the
+    /// API's access rule, never through [`Endpoint::at`].
+    Live,
 }
 
 impl Endpoint {
@@ -53,6 +57,7 @@ impl Endpoint {
         match self {
             Self::Echo => "/echo",
             Self::Chat => "/chat",
+            Self::Live => "/api/live",
         }
     }
 }
@@ -113,8 +118,13 @@ impl Drop for Membership<'_> {
 enum Wake {
     Readable(io::Result<()>),
     Chat(Result<Arc<str>, smol::channel::RecvError>),
+    Feed,
     Alarm(Alarm),
 }
+
+/// How often the inspector's feed looks at the folder: new bytes show within about this
+/// plus the recorder's flush interval (100 ms).
+const FEED_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Runs one WebSocket session after the 101; `leftover` holds the bytes that followed the
 /// handshake in the same read. Returns why it ended.
@@ -143,8 +153,11 @@ pub(super) async fn run(
                 Some(inbox),
             )
         }
-        Endpoint::Echo => (None, None),
+        Endpoint::Echo | Endpoint::Live => (None, None),
     };
+    // The feed, and when it looks next; it is taken out while a poll runs off the executor.
+    let mut feed = (endpoint == Endpoint::Live).then(|| Feed::new(shared.catalog.clone()));
+    let mut feed_at = Instant::now();
     let mut out = Vec::new();
     let mut parts = Vec::new();
     let mut last_input = Instant::now();
@@ -164,12 +177,27 @@ pub(super) async fn run(
                         let _ = conn.send(message);
                     }
                     (Endpoint::Chat, Message::Text(text)) => shared.chat.broadcast(&text),
+                    (Endpoint::Live, Message::Text(text)) => {
+                        if let Some(feed) = feed.as_mut() {
+                            if let Some(error) = feed.command(&text) {
+                                let _ = conn.send(Message::Text(error));
+                            }
+                        }
+                        feed_at = Instant::now();
+                    }
                     // RFC 6455 §7.4.1, 1003: "an endpoint that understands only text data
                     // MAY send this if it receives a binary message".
-                    (Endpoint::Chat, Message::Binary(_)) => {
-                        let _ = conn.close(CloseCode::UNSUPPORTED, "chat is text only", clock());
-                        initiated
-                            .get_or_insert(Ended::new(EndBy::Server, "binary message on /chat"));
+                    (Endpoint::Chat | Endpoint::Live, Message::Binary(_)) => {
+                        let (reason, why) = if endpoint == Endpoint::Chat {
+                            ("chat is text only", "binary message on /chat")
+                        } else {
+                            (
+                                "the feed takes text commands",
+                                "binary message on /api/live",
+                            )
+                        };
+                        let _ = conn.close(CloseCode::UNSUPPORTED, reason, clock());
+                        initiated.get_or_insert(Ended::new(EndBy::Server, why));
                     }
                 },
                 Event::ProtocolError(e) => {
@@ -245,9 +273,18 @@ pub(super) async fn run(
                 _ => std::future::pending().await,
             }
         };
+        let feed_tick = async {
+            match &feed {
+                Some(_) if !closing => {
+                    smol::Timer::at(feed_at).await;
+                    Wake::Feed
+                }
+                _ => std::future::pending().await,
+            }
+        };
         // Once closing, a shutdown changes nothing: our Close is already out.
         let alarm = async { Wake::Alarm(alarms.wait(deadline, !closing).await) };
-        match readable.or(chat).or(alarm).await {
+        match readable.or(chat).or(feed_tick).or(alarm).await {
             Wake::Readable(Err(e)) => {
                 log::debug!("{peer}: {e}");
                 break Ended::io(&e, "read failed");
@@ -281,6 +318,21 @@ pub(super) async fn run(
                         break Ended::io(&e, "read failed");
                     }
                 }
+            }
+            Wake::Feed => {
+                if let Some(mut polled) = feed.take() {
+                    // Directory listing, file reads and dissection: off the executor.
+                    let (polled, messages) = smol::unblock(move || {
+                        let messages = polled.poll();
+                        (polled, messages)
+                    })
+                    .await;
+                    feed = Some(polled);
+                    for message in messages {
+                        let _ = conn.send(Message::Text(message));
+                    }
+                }
+                feed_at = Instant::now() + FEED_INTERVAL;
             }
             Wake::Chat(Ok(text)) => {
                 let _ = conn.send(Message::Text(text.to_string()));

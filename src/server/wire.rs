@@ -144,6 +144,19 @@ impl Wire {
         let _ = self.socket.get_ref().shutdown(Shutdown::Write);
     }
 
+    /// Stops recording this connection and deletes what it recorded (see
+    /// [`ConnCapture::discard`]).
+    pub(super) fn discard_capture(&self) {
+        if let Some(capture) = &self.capture {
+            capture.discard();
+        }
+    }
+
+    /// Whether this connection's bytes are being recorded.
+    pub(super) fn is_recording(&self) -> bool {
+        self.capture.as_ref().is_some_and(|c| !c.is_discarded())
+    }
+
     /// Ends the capture with how the connection ended.
     pub(super) fn finish(self, ended: Ended) {
         if let Some(capture) = self.capture {

@@ -1,0 +1,425 @@
+//! The capture folder as the inspector shows it: which captures there are (finalized and
+//! live), a summary of each, and a capture's transcript with the bytes and fields of each
+//! event, all from [`dissect`](crate::dissect): the page never parses a protocol itself.
+//!
+//! Blocking file work: call it through `smol::unblock`, never on an executor thread.
+//! Memory is bounded: summaries are small and cached per file version; at most
+//! [`VIEWS`] dissected captures (and [`VIEW_BYTES`] of their chunks) are kept, and a capture
+//! larger than [`MAX_FILE`] is refused (`wiretap replay` reads those).
+
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::capture::{is_capture_name, Capture, Direction, End, RecorderHandle, TruncationReason};
+use crate::dissect::{self, Event, Kind, Transcript};
+
+/// Captures listed at most, newest first.
+pub(crate) const LIST_MAX: usize = 500;
+/// Dissected captures kept for the event views, and their chunk bytes at most.
+const VIEWS: usize = 4;
+const VIEW_BYTES: usize = 128 << 20;
+/// Capture files (hex, so about twice the raw bytes) the inspector opens at most.
+const MAX_FILE: u64 = 512 << 20;
+/// Bytes of one event shown in its hex view; the rest is counted, not sent.
+pub(crate) const SHOWN_BYTES: u64 = 64 * 1024;
+
+/// An error for the API: the HTTP status and what to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// One capture file in the folder, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    pub(crate) path: PathBuf,
+    /// Still being recorded (`.json.partial`).
+    pub(crate) live: bool,
+    /// Which version of the file: a summary or view made from another is stale.
+    version: (u64, Option<SystemTime>),
+}
+
+/// What the list shows of a capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Summary {
+    pub(crate) id: String,
+    pub(crate) live: bool,
+    pub(crate) start: String,
+    pub(crate) client: String,
+    pub(crate) server: String,
+    /// `websocket` (upgraded), `http`, or `other` (no HTTP request seen).
+    pub(crate) kind: &'static str,
+    /// The first request, `GET /echo`, or what stands in for it.
+    pub(crate) title: String,
+    pub(crate) bytes: Bytes,
+    pub(crate) chunks: usize,
+    pub(crate) duration_us: u64,
+    /// `None` while live.
+    pub(crate) end: Option<End>,
+    pub(crate) truncated: Option<TruncationReason>,
+    pub(crate) events: usize,
+}
+
+/// Raw bytes per direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct Bytes {
+    pub(crate) c2s: u64,
+    pub(crate) s2c: u64,
+}
+
+/// A loaded and dissected capture.
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) capture: Capture,
+    pub(crate) transcript: Transcript,
+    pub(crate) summary: Summary,
+    raw_bytes: usize,
+}
+
+/// The folder, with its caches. Shared by every API request and live feed.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    dir: Option<PathBuf>,
+    /// The recorder writing into `dir`: it knows which captures were discarded but are
+    /// still on disk for a moment.
+    recorder: Option<RecorderHandle>,
+    summaries: Mutex<HashMap<String, (Entry, Arc<Summary>)>>,
+    views: Mutex<VecDeque<(Entry, Arc<View>)>>,
+}
+
+impl Catalog {
+    /// The catalog of what `recorder` writes; `None` when the server does not record
+    /// (everything is empty).
+    pub(crate) fn new(recorder: Option<(&Path, RecorderHandle)>) -> Self {
+        let (dir, recorder) = recorder.map(|(dir, r)| (dir.to_path_buf(), r)).unzip();
+        Self {
+            dir,
+            recorder,
+            summaries: Mutex::default(),
+            views: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The capture files, newest first (ids sort by start time), at most [`LIST_MAX`]. A
+    /// capture being finalized may briefly exist as both files: the finalized one wins.
+    /// Discarded captures (the inspector's own connections) are left out even while their
+    /// file is still there.
+    pub(crate) fn entries(&self) -> io::Result<Vec<Entry>> {
+        let Some(dir) = &self.dir else {
+            return Ok(Vec::new());
+        };
+        let mut found: HashMap<String, Entry> = HashMap::new();
+        for item in fs::read_dir(dir)? {
+            let item = item?;
+            let name = item.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let (id, live) = if let Some(id) = name.strip_suffix(".json.partial") {
+                (id, true)
+            } else if let Some(id) = name.strip_suffix(".json") {
+                (id, false)
+            } else {
+                continue;
+            };
+            if !is_capture_name(name) || self.recorder.as_ref().is_some_and(|r| r.is_discarded(id))
+            {
+                continue;
+            }
+            let Ok(meta) = item.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let entry = Entry {
+                id: id.to_owned(),
+                path: item.path(),
+                live,
+                version: (meta.len(), meta.modified().ok()),
+            };
+            match found.get(id) {
+                Some(existing) if !existing.live => {}
+                _ => {
+                    found.insert(id.to_owned(), entry);
+                }
+            }
+        }
+        let mut entries: Vec<Entry> = found.into_values().collect();
+        entries.sort_by(|a, b| b.id.cmp(&a.id));
+        entries.truncate(LIST_MAX);
+        Ok(entries)
+    }
+
+    /// The entry of capture `id`, if it exists.
+    pub(crate) fn entry(&self, id: &str) -> Result<Entry, ApiError> {
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| ApiError::new(404, "the server does not record"))?;
+        // The id names a file in the folder and nothing else: no separators, no dot-dot.
+        let valid = is_capture_name(id)
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        let discarded = self.recorder.as_ref().is_some_and(|r| r.is_discarded(id));
+        if !valid || id.contains("..") || discarded {
+            return Err(ApiError::new(404, format!("no capture {id:?}")));
+        }
+        for (suffix, live) in [(".json", false), (".json.partial", true)] {
+            let path = dir.join(format!("{id}{suffix}"));
+            if let Ok(meta) = fs::metadata(&path) {
+                if meta.is_file() {
+                    return Ok(Entry {
+                        id: id.to_owned(),
+                        path,
+                        live,
+                        version: (meta.len(), meta.modified().ok()),
+                    });
+                }
+            }
+        }
+        Err(ApiError::new(404, format!("no capture {id:?}")))
+    }
+
+    /// The summary of `entry`, from the cache when the file has not changed.
+    pub(crate) fn summary(&self, entry: &Entry) -> Result<Arc<Summary>, ApiError> {
+        if let Some((cached, summary)) = lock(&self.summaries).get(&entry.id) {
+            if cached == entry {
+                return Ok(summary.clone());
+            }
+        }
+        let view = self.view(entry)?;
+        let summary = Arc::new(view.summary.clone());
+        let mut summaries = lock(&self.summaries);
+        // Forget captures that left the folder (deleted under the folder cap).
+        if summaries.len() > 4 * LIST_MAX {
+            summaries.clear();
+        }
+        summaries.insert(entry.id.clone(), (entry.clone(), summary.clone()));
+        Ok(summary)
+    }
+
+    /// The summaries of the newest captures. Left out: a capture that cannot be read (it
+    /// may be deleted or finalized between the listing and the read), and a live one
+    /// without a chunk yet (a connection shows once it has said something: by then the
+    /// inspector's own connections have been recognised and discarded).
+    pub(crate) fn list(&self, limit: usize) -> Result<Vec<Arc<Summary>>, ApiError> {
+        let entries = self
+            .entries()
+            .map_err(|e| ApiError::new(500, format!("cannot list the captures: {e}")))?;
+        Ok(entries
+            .iter()
+            .filter_map(|entry| self.summary(entry).ok())
+            .filter(|summary| !(summary.live && summary.chunks == 0))
+            .take(limit)
+            .collect())
+    }
+
+    /// `entry` loaded and dissected, from the cache when the file has not changed.
+    pub(crate) fn view(&self, entry: &Entry) -> Result<Arc<View>, ApiError> {
+        if let Some((_, view)) = lock(&self.views).iter().find(|(e, _)| e == entry) {
+            return Ok(view.clone());
+        }
+        if entry.version.0 > MAX_FILE {
+            return Err(ApiError::new(
+                413,
+                format!(
+                    "{} is {} bytes, more than the inspector opens ({MAX_FILE}); \
+                     use `wiretap replay` on it",
+                    entry.id, entry.version.0
+                ),
+            ));
+        }
+        let loaded = Capture::load(&entry.path).map_err(|e| {
+            // Finalized between the listing and the read: the caller asks again.
+            ApiError::new(500, format!("cannot load {}: {e}", entry.id))
+        })?;
+        let view = Arc::new(View::new(loaded.capture, entry.live));
+        let mut views = lock(&self.views);
+        views.retain(|(e, _)| e.id != entry.id);
+        views.push_front((entry.clone(), view.clone()));
+        let mut total = 0;
+        let mut keep = 0;
+        for (_, v) in views.iter() {
+            total += v.raw_bytes;
+            if keep > 0 && (keep >= VIEWS || total > VIEW_BYTES) {
+                break;
+            }
+            keep += 1;
+        }
+        views.truncate(keep);
+        Ok(view)
+    }
+
+    /// The view of capture `id`.
+    pub(crate) fn view_of(&self, id: &str) -> Result<Arc<View>, ApiError> {
+        self.view(&self.entry(id)?)
+    }
+}
+
+impl View {
+    fn new(capture: Capture, live: bool) -> Self {
+        let mut transcript = dissect::dissect(&capture);
+        if live {
+            // A live capture "ends" where the recording is now: the end events the
+            // dissector adds there say nothing yet.
+            while transcript
+                .events
+                .last()
+                .is_some_and(|e| matches!(e.kind, Kind::Eof(_)))
+            {
+                transcript.events.pop();
+            }
+        }
+        let summary = summarize(&capture, &transcript, live);
+        let raw_bytes = capture.chunks.iter().map(|c| c.bytes.len()).sum();
+        Self {
+            capture,
+            transcript,
+            summary,
+            raw_bytes,
+        }
+    }
+
+    /// Event `n` with its bytes (at most [`SHOWN_BYTES`], hex) and its fields.
+    pub(crate) fn event_detail(&self, n: usize) -> Result<Value, ApiError> {
+        let event = self.transcript.events.get(n).ok_or_else(|| {
+            ApiError::new(
+                404,
+                format!(
+                    "no event {n}: the capture has {}",
+                    self.transcript.events.len()
+                ),
+            )
+        })?;
+        let [start, end] = event.at;
+        let shown_end = end.min(start.saturating_add(SHOWN_BYTES));
+        let bytes = stream_range(&self.capture, event.dir, start, shown_end);
+        let fields: Vec<Value> = dissect::fields(event, &bytes)
+            .into_iter()
+            .map(|f| {
+                json!({
+                    "name": f.name,
+                    "start": f.range.start,
+                    // A field past what is shown stops where the bytes do.
+                    "end": f.range.end.min(start + bytes.len() as u64),
+                })
+            })
+            .filter(|f| f["start"].as_u64() < f["end"].as_u64())
+            .collect();
+        Ok(json!({
+            "index": n,
+            "event": event,
+            "dir": event.dir,
+            "start": start,
+            "end": end,
+            "hex": hex::encode(&bytes),
+            "fields": fields,
+        }))
+    }
+}
+
+/// Bytes `start..end` of one direction's stream.
+fn stream_range(capture: &Capture, dir: Direction, start: u64, end: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0u64;
+    for chunk in capture.chunks_in(dir) {
+        let len = chunk.bytes.len() as u64;
+        let (from, to) = (start.max(at), end.min(at + len));
+        if from < to {
+            out.extend_from_slice(&chunk.bytes[(from - at) as usize..(to - at) as usize]);
+        }
+        at += len;
+        if at >= end {
+            break;
+        }
+    }
+    out
+}
+
+fn summarize(capture: &Capture, transcript: &Transcript, live: bool) -> Summary {
+    let mut bytes = Bytes { c2s: 0, s2c: 0 };
+    for chunk in &capture.chunks {
+        match chunk.dir {
+            Direction::ClientToServer => bytes.c2s += chunk.bytes.len() as u64,
+            Direction::ServerToClient => bytes.s2c += chunk.bytes.len() as u64,
+        }
+    }
+    let first_request = transcript.events.iter().find_map(|e| match &e.kind {
+        Kind::Request(request) => Some(request),
+        _ => None,
+    });
+    let upgraded = transcript
+        .events
+        .iter()
+        .any(|e| matches!(&e.kind, Kind::Upgrade(u) if u.to == "websocket"));
+    let kind = match (upgraded, first_request) {
+        (true, _) => "websocket",
+        (false, Some(_)) => "http",
+        (false, None) => "other",
+    };
+    let title = match first_request {
+        Some(request) => format!("{} {}", request.method, request.target),
+        None if bytes.c2s == 0 => "(nothing received)".to_owned(),
+        None => first_error(transcript).unwrap_or_else(|| "(no request)".to_owned()),
+    };
+    let last_t = capture.chunks.last().map_or(0, |c| c.t);
+    Summary {
+        id: capture.id.clone(),
+        live,
+        start: capture.start.clone(),
+        client: capture.client.clone(),
+        server: capture.server.clone(),
+        kind,
+        title,
+        bytes,
+        chunks: capture.chunks.len(),
+        duration_us: if live {
+            last_t
+        } else {
+            capture.end.t.max(last_t)
+        },
+        end: (!live).then(|| capture.end.clone()),
+        truncated: capture.truncated.as_ref().map(|t| t.reason),
+        events: transcript.events.len(),
+    }
+}
+
+fn first_error(transcript: &Transcript) -> Option<String> {
+    transcript.events.iter().find_map(|e| match &e.kind {
+        Kind::Error(error) => Some(format!("error: {}", error.message)),
+        _ => None,
+    })
+}
+
+/// The events as JSON values (for the feed's diffs and the API).
+pub(crate) fn events_json(events: &[Event]) -> Vec<Value> {
+    events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A cache: a panic elsewhere while it was held cannot leave it inconsistent.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
