@@ -500,6 +500,19 @@ async function loadDetail(id, index) {
   }
 }
 
+// The order the dissector writes keys in (src/dissect/mod.rs), which is the order its
+// documentation explains them in; the API's JSON may come with keys sorted.
+const TOP_ORDER = ["t", "dir", "at", ...KINDS];
+const FIELD_ORDER = ["method", "target", "version", "status", "reason", "headers", "body",
+  "fin", "opcode", "rsv", "mask", "header_len", "length", "frames", "chunks", "trailers",
+  "code", "offset", "rule", "message", "close_code", "to", "by", "detail", "inside",
+  "stopped", "skipped", "sha256", "text", "hex"];
+
+function keyRank(order, key) {
+  const rank = order.indexOf(key);
+  return rank === -1 ? order.length : rank;
+}
+
 // JSON for reading: one key per line, but arrays of scalars (`at`, a header pair) on one
 // line, where JSON.stringify's indentation would spend a line per number.
 function prettyJson(value, indent = "") {
@@ -509,7 +522,8 @@ function prettyJson(value, indent = "") {
     return `[\n${value.map((x) => inner + prettyJson(x, inner)).join(",\n")}\n${indent}]`;
   }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value);
+    const order = indent === "" ? TOP_ORDER : FIELD_ORDER;
+    const entries = Object.entries(value).sort(([a], [b]) => keyRank(order, a) - keyRank(order, b));
     if (entries.length === 0) return "{}";
     return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${prettyJson(v, inner)}`).join(",\n")}\n${indent}}`;
   }
@@ -532,6 +546,11 @@ function parseHex(hex) {
   return out;
 }
 
+// A field's colour class: its place in the palette, but red for the byte an error names.
+function fieldColour(field, fi) {
+  return field.name === "offending byte" ? "fbad" : `fc${fi % 8}`;
+}
+
 // For each shown byte, the index of the field it belongs to (-1: none).
 function fieldIndexes(answer, count) {
   const of = new Int32Array(count).fill(-1);
@@ -547,6 +566,7 @@ function fieldIndexes(answer, count) {
 // innerHTML than node by node.
 function hexRows(answer, data, of, rowLimit) {
   const names = (answer.fields || []).map((f) => escapeHtml(f.name));
+  const colours = (answer.fields || []).map(fieldColour);
   const rows = Math.min(rowLimit, Math.ceil(data.length / 16));
   const html = [];
   for (let r = 0; r < rows; r += 1) {
@@ -562,7 +582,7 @@ function hexRows(answer, data, of, rowLimit) {
       }
       const fi = of[k];
       const attrs = fi >= 0 ? ` data-field="${names[fi]}" data-fi="${fi}"` : "";
-      const colour = fi >= 0 ? ` fc${fi % 8}` : "";
+      const colour = fi >= 0 ? ` ${colours[fi]}` : "";
       hex += `<span class="byte${colour}${gap}" data-off="${answer.start + k}"${attrs}>${hexByte(data[k])}</span>`;
       text += `<span class="chr${colour}" data-off="${answer.start + k}"${attrs}>${escapeHtml(printable(data[k]))}</span>`;
     }
@@ -613,7 +633,7 @@ function renderDetail(answer, index) {
   const more = $("hex-more");
   more.replaceChildren();
   if (renderedRows * 16 < data.length) {
-    const button = el("button", null, `show the other ${bytes(data.length - renderedRows * 16)} received`);
+    const button = el("button", null, `show all ${bytes(data.length)} (${bytes(renderedRows * 16)} shown)`);
     button.type = "button";
     button.id = "hex-all";
     button.addEventListener("click", () => {
@@ -629,7 +649,7 @@ function renderDetail(answer, index) {
   const legend = $("fields");
   legend.replaceChildren();
   (answer.fields || []).forEach((f, fi) => {
-    const li = el("li", `field fc${fi % 8}`);
+    const li = el("li", `field ${fieldColour(f, fi)}`);
     li.dataset.field = f.name;
     li.dataset.fi = String(fi);
     li.dataset.start = String(f.start);
