@@ -78,11 +78,19 @@ fn target_dir() -> PathBuf {
         .to_owned()
 }
 
-/// The Chromium to drive, installed with apt when it is missing: a browser test that
-/// skips itself silently is a test that is never run.
+/// The Chromium to drive: `CHROMIUM` when set, else `/usr/bin/chromium`, installed with apt
+/// when it is missing. A browser test that skips itself silently is a test nobody runs.
 fn chromium() -> PathBuf {
-    let path =
-        std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.exists(),
+            "CHROMIUM is {}, which does not exist; unset it to use /usr/bin/chromium",
+            path.display()
+        );
+        return path;
+    }
+    let path = PathBuf::from("/usr/bin/chromium");
     if path.exists() {
         return path;
     }
@@ -96,10 +104,12 @@ fn chromium() -> PathBuf {
     };
     install
         .args(["install", "-y", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null());
     let tried = match install.output() {
+        Ok(out) if out.status.success() => "apt-get installed no /usr/bin/chromium".to_owned(),
         Ok(out) => format!(
-            "`apt-get install -y chromium` exited with {}: {}",
+            "`apt-get install -y chromium` failed, {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ),
@@ -107,10 +117,9 @@ fn chromium() -> PathBuf {
     };
     assert!(
         path.exists(),
-        "the browser test needs Chromium at {} and could not install it ({tried}).\n\
-         Install it with `sudo apt-get update && sudo apt-get install -y chromium`, \
-         or point CHROMIUM at a Chromium or Chrome binary.",
-        path.display()
+        "the browser test needs Chromium at /usr/bin/chromium and could not install it \
+         ({tried}).\nInstall it with `sudo apt-get update && sudo apt-get install -y chromium`, \
+         or point CHROMIUM at a Chromium or Chrome binary."
     );
     path
 }

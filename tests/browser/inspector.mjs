@@ -218,7 +218,8 @@ async function main() {
     check(raw.status === 200 && raw.disposition.includes("attachment"), `download link answers ${JSON.stringify(raw)}`);
 
     // Live: a second line must show up in the open inspector without a reload.
-    const second = `${line} again`;
+    // Not an extension of the first line: its row must not match the first line's.
+    const second = `hello again ${randomBytes(6).toString("hex")}`;
     const sent = Date.now();
     await echo(demo, second);
     await waitFor(frameRow(inspector, "c2s", second), `the second line's c2s frame, through the live feed, ${LIVE_WITHIN} ms after its send`,
