@@ -37,7 +37,7 @@ async function getJson(path) {
   }
   if (!response.ok) {
     const why = body && typeof body.error === "string" ? body.error : response.statusText;
-    const hint = response.status === 403 && TOKEN === null ? " (open this page with ?token=…)" : "";
+    const hint = response.status === 403 && TOKEN === null && !/token/i.test(why) ? " (open this page with ?token=…)" : "";
     throw new Error(`${path}: ${response.status} ${why}${hint}`);
   }
   if (body === null) throw new Error(`${path}: the answer is not JSON`);
@@ -481,13 +481,17 @@ function clearDetail(message) {
   $("fields").replaceChildren();
   $("hex-more").hidden = true;
   $("event-json").textContent = "";
+  $("event-json-box").hidden = true;
   $("hex").dataset.state = "empty";
 }
 
 async function loadDetail(id, index) {
   const seq = ++state.detailSeq;
   const event = state.events[index];
-  if (event) $("event-json").textContent = prettyJson(event);
+  if (event) {
+    $("event-json").textContent = prettyJson(event);
+    $("event-json-box").hidden = false;
+  }
   $("hex").dataset.state = "loading";
   try {
     const answer = await getJson(`${captureUrl(id)}/events/${index}`);
@@ -618,6 +622,7 @@ function renderDetail(answer, index) {
     el("span", null, `[${answer.start}, ${answer.end}) of the ${answer.dir} stream, ${bytes(answer.end - answer.start)}`),
   );
   $("event-json").textContent = prettyJson(event);
+  $("event-json-box").hidden = false;
 
   const hex = $("hex");
   hex.dataset.index = String(index);
