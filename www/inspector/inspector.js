@@ -366,11 +366,19 @@ function selectCapture(id, { eventIndex = null } = {}) {
   );
 }
 
+// The filters' values, read once per render rather than once per event.
+function currentFilter() {
+  return {
+    dir: $("filter-dir").value,
+    want: $("filter-kind").value,
+    text: $("filter-text").value.trim().toLowerCase(),
+  };
+}
+
 // What the filters say of one event; `summary` is computed once per render.
-function passes(event, kind, summary) {
-  const dir = $("filter-dir").value;
+function passes(filter, event, kind, summary) {
+  const { dir, want, text } = filter;
   if (dir !== "all" && event.dir !== dir) return false;
-  const want = $("filter-kind").value;
   if (want !== "all") {
     const x = event[kind];
     const opcode = (kind === "frame" || kind === "message") ? x.opcode : null;
@@ -388,7 +396,6 @@ function passes(event, kind, summary) {
     }[want];
     if (!ok) return false;
   }
-  const text = $("filter-text").value.trim().toLowerCase();
   return text === "" || summary.toLowerCase().includes(text);
 }
 
@@ -415,11 +422,12 @@ function renderEvents(from = 0) {
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   const scrollTop = list.scrollTop;
   const fragment = document.createDocumentFragment();
+  const filter = currentFilter();
   for (let index = from; index < state.events.length; index += 1) {
     const event = state.events[index];
     const kind = kindOf(event);
     const summary = summarize(event);
-    if (!passes(event, kind, summary)) continue;
+    if (!passes(filter, event, kind, summary)) continue;
     const li = eventRow(event, index, kind, summary);
     if (index === state.selectedIndex) li.classList.add("selected");
     fragment.append(li);
@@ -478,6 +486,7 @@ function clearDetail(message) {
   $("detail-head").textContent = message;
   $("detail-head").classList.add("muted");
   $("hex").replaceChildren();
+  $("unmask-box").hidden = true;
   $("fields").replaceChildren();
   $("hex-more").hidden = true;
   $("event-json").textContent = "";
@@ -546,7 +555,7 @@ function printable(b) {
 
 function parseHex(hex) {
   const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
@@ -568,7 +577,7 @@ function fieldIndexes(answer, count) {
 
 // The hex dump as one HTML string: tens of thousands of spans go in far faster through
 // innerHTML than node by node.
-function hexRows(answer, data, of, rowLimit) {
+function hexRows(answer, data, textData, of, rowLimit) {
   const names = (answer.fields || []).map((f) => escapeHtml(f.name));
   const colours = (answer.fields || []).map(fieldColour);
   const rows = Math.min(rowLimit, Math.ceil(data.length / 16));
@@ -588,25 +597,39 @@ function hexRows(answer, data, of, rowLimit) {
       const attrs = fi >= 0 ? ` data-field="${names[fi]}" data-fi="${fi}"` : "";
       const colour = fi >= 0 ? ` ${colours[fi]}` : "";
       hex += `<span class="byte${colour}${gap}" data-off="${answer.start + k}"${attrs}>${hexByte(data[k])}</span>`;
-      text += `<span class="chr${colour}" data-off="${answer.start + k}"${attrs}>${escapeHtml(printable(data[k]))}</span>`;
+      text += `<span class="chr${colour}" data-off="${answer.start + k}"${attrs}>${escapeHtml(printable(textData[k]))}</span>`;
     }
     html.push(`<div class="hexrow"><span class="off" title="0x${rowStart.toString(16)}">${rowStart}</span><span class="hexbytes">${hex}</span><span class="text">${text}</span></div>`);
   }
   return html.join("");
 }
 
+// The shown bytes with a client frame's payload unmasked (RFC 6455 §5.3: byte i of the
+// payload XOR byte i mod 4 of the key), or null when the event is no masked frame.
+function unmaskedCopy(answer, event, data) {
+  const frame = event.frame;
+  const payload = (answer.fields || []).find((f) => f.name === "payload");
+  if (!frame || !frame.mask || !payload) return null;
+  const key = parseHex(frame.mask);
+  const out = data.slice();
+  const from = Math.max(0, payload.start - answer.start);
+  const to = Math.min(data.length, payload.end - answer.start);
+  for (let k = from; k < to; k += 1) out[k] ^= key[(answer.start + k - payload.start) % 4];
+  return out;
+}
+
 // What a legend entry shows of its bytes: the text when a field is a printable line, else
 // hex, cut short either way.
 function fieldBytes(data, from, to) {
-  const slice = data.subarray(from, to);
-  const ascii = Array.from(slice, (b) => b);
-  const isText = ascii.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0d || b === 0x0a || b === 0x09);
-  if (isText && slice.length > 4) {
-    const quoted = JSON.stringify(String.fromCharCode(...ascii.slice(0, 60)));
-    return slice.length > 60 ? `${quoted}…` : quoted;
+  const slice = data.subarray(from, Math.min(to, from + 60));
+  const cut = to - from > slice.length;
+  const isText = slice.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0d || b === 0x0a || b === 0x09);
+  if (isText && to - from > 4) {
+    const quoted = JSON.stringify(String.fromCharCode(...slice));
+    return cut ? `${quoted}…` : quoted;
   }
   const hex = Array.from(slice.subarray(0, 16), hexByte).join(" ");
-  return slice.length > 16 ? `${hex} …` : hex;
+  return to - from > 16 ? `${hex} …` : hex;
 }
 
 function renderDetail(answer, index) {
@@ -628,10 +651,18 @@ function renderDetail(answer, index) {
   hex.dataset.index = String(index);
   hex.dataset.start = String(answer.start);
   hex.dataset.end = String(answer.end);
+  const unmasked = unmaskedCopy(answer, event, data);
+  let rowLimit = FIRST_ROWS;
+  const dump = () => {
+    const textData = unmasked && $("unmask").checked ? unmasked : data;
+    hex.innerHTML = hexRows(answer, data, textData, of, rowLimit);
+  };
+  $("unmask-box").hidden = unmasked === null;
+  $("unmask").onchange = dump;
   if (data.length === 0) {
     hex.innerHTML = `<p class="empty">No bytes: this event marks a point in the stream.</p>`;
   } else {
-    hex.innerHTML = hexRows(answer, data, of, FIRST_ROWS);
+    dump();
   }
   const notShown = answer.end - answer.start - data.length;
   const renderedRows = Math.min(FIRST_ROWS, Math.ceil(data.length / 16));
@@ -642,7 +673,8 @@ function renderDetail(answer, index) {
     button.type = "button";
     button.id = "hex-all";
     button.addEventListener("click", () => {
-      hex.innerHTML = hexRows(answer, data, of, Infinity);
+      rowLimit = Infinity;
+      dump();
       button.remove();
     });
     more.append(button, " ");
