@@ -375,7 +375,7 @@ function currentFilter() {
   };
 }
 
-// What the filters say of one event; `summary` is computed once per render.
+// What the filters say of one event.
 function passes(filter, event, kind, summary) {
   const { dir, want, text } = filter;
   if (dir !== "all" && event.dir !== dir) return false;
@@ -410,39 +410,94 @@ function eventRow(event, index, kind, summary) {
   li.append(el("span", "k", kind));
   li.append(el("span", "summary", summary));
   li.title = summary;
+  if (index === state.selectedIndex) li.classList.add("selected");
   return li;
 }
 
-// Renders the timeline rows of state.events[from..]; from 0 replaces the list. A live
-// capture grows by a few events at a time, and appending keeps that cheap however long its
-// transcript already is.
+// The timeline is virtual: a transcript can hold tens of thousands of events, and only the
+// rows in view (plus a margin) exist in the DOM. Rows have one fixed height (the CSS says
+// the same), so a row's position is its place in `timeline.rows` times ROW_PX; a spacer
+// above and one below the rendered rows stand in for the others. (Not padding: with
+// border-box sizing, padding would grow the scroll box itself.)
+const ROW_PX = 18;
+const OVERSCAN = 20;
+
+const timeline = {
+  kinds: [], // per event index, computed once as events arrive
+  summaries: [],
+  rows: [], // the event indexes the filters let through, ascending
+};
+
+// Brings kinds and summaries up to date with state.events, from index `from` on.
+function describeEvents(from) {
+  timeline.kinds.length = from;
+  timeline.summaries.length = from;
+  for (let i = from; i < state.events.length; i += 1) {
+    timeline.kinds.push(kindOf(state.events[i]));
+    timeline.summaries.push(summarize(state.events[i]));
+  }
+}
+
+// The filtered rows, all of them (from 0) or only the new events' (from the first new one).
+function filterRows(from) {
+  const filter = currentFilter();
+  if (from === 0) timeline.rows = [];
+  else {
+    while (timeline.rows.length && timeline.rows[timeline.rows.length - 1] >= from) timeline.rows.pop();
+  }
+  for (let i = from; i < state.events.length; i += 1) {
+    if (passes(filter, state.events[i], timeline.kinds[i], timeline.summaries[i])) timeline.rows.push(i);
+  }
+}
+
+// Draws the rows in view.
+function renderWindow() {
+  const list = $("events");
+  const rows = timeline.rows;
+  const first = Math.max(0, Math.floor(list.scrollTop / ROW_PX) - OVERSCAN);
+  const last = Math.min(rows.length, Math.ceil((list.scrollTop + list.clientHeight) / ROW_PX) + OVERSCAN);
+  const fragment = document.createDocumentFragment();
+  fragment.append(spacer(first));
+  for (let r = first; r < last; r += 1) {
+    const index = rows[r];
+    fragment.append(eventRow(state.events[index], index, timeline.kinds[index], timeline.summaries[index]));
+  }
+  fragment.append(spacer(Math.max(0, rows.length - last)));
+  list.replaceChildren(fragment);
+}
+
+function spacer(rows) {
+  const li = el("li", "spacer");
+  li.setAttribute("aria-hidden", "true");
+  li.style.height = `${rows * ROW_PX}px`;
+  return li;
+}
+
+// Re-describes and re-filters events from index `from` on (0: everything, as after a new
+// capture or a filter change) and redraws. A live capture grows by a few events at a time:
+// from its first new one, the work is proportional to what is new.
 function renderEvents(from = 0) {
   const list = $("events");
   // Follow new events only when the user was already at the bottom of the timeline.
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
-  const scrollTop = list.scrollTop;
-  const fragment = document.createDocumentFragment();
-  const filter = currentFilter();
-  for (let index = from; index < state.events.length; index += 1) {
-    const event = state.events[index];
-    const kind = kindOf(event);
-    const summary = summarize(event);
-    if (!passes(filter, event, kind, summary)) continue;
-    const li = eventRow(event, index, kind, summary);
-    if (index === state.selectedIndex) li.classList.add("selected");
-    fragment.append(li);
+  describeEvents(from);
+  filterRows(from);
+  // Drawn once at the old position so that the spacers give the list its new height, then
+  // again where it is scrolled to.
+  renderWindow();
+  if (atBottom && state.live && from > 0) {
+    list.scrollTop = list.scrollHeight;
+    renderWindow();
   }
-  if (from === 0) list.replaceChildren(fragment);
-  else list.append(fragment);
-  list.scrollTop = atBottom && state.live ? list.scrollHeight : scrollTop;
   const total = state.events.length;
-  const shown = list.childElementCount;
+  const shown = timeline.rows.length;
   $("event-count").textContent = state.selectedId === null ? "" : shown === total ? plural(total, "event") : `${shown} of ${plural(total, "event")}`;
 }
 
 // The feed's `events` message: keep the first `from`, append the rest.
 function applyFeedEvents(from, events) {
-  const appending = state.eventsFromFeed && from === state.events.length;
+  // The first answer to a watch repeats what the HTTP answer may already have drawn.
+  const redrawFrom = state.eventsFromFeed ? Math.min(from, state.events.length) : 0;
   const selectedChanged = state.selectedIndex !== null && state.selectedIndex >= from;
   state.events = state.events.slice(0, from).concat(events);
   state.eventsFromFeed = true;
@@ -450,29 +505,53 @@ function applyFeedEvents(from, events) {
     state.selectedIndex = null;
     clearDetail("The selected event is gone.");
   }
-  renderEvents(appending ? from : 0);
+  renderEvents(redrawFrom);
   if (selectedChanged && state.selectedIndex !== null) selectEvent(state.selectedIndex);
+}
+
+// Where event `index` is among the filtered rows: its position, or where it would go.
+function rowPosition(index) {
+  const rows = timeline.rows;
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rows[mid] < index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Scrolls the least that brings row position `r` into view.
+function scrollToRow(r) {
+  const list = $("events");
+  const top = r * ROW_PX;
+  if (top < list.scrollTop) list.scrollTop = top;
+  else if (top + ROW_PX > list.scrollTop + list.clientHeight) list.scrollTop = top + ROW_PX - list.clientHeight;
 }
 
 function selectEvent(index) {
   state.selectedIndex = index;
-  for (const li of $("events").querySelectorAll("li.event.selected")) li.classList.remove("selected");
-  const li = $("events").querySelector(`li.event[data-index="${index}"]`);
-  if (li) {
-    li.classList.add("selected");
-    li.scrollIntoView({ block: "nearest" });
-  }
+  const r = rowPosition(index);
+  if (timeline.rows[r] === index) scrollToRow(r);
+  renderWindow();
   updateHash();
   loadDetail(state.selectedId, index);
 }
 
 // Up/down walk the rows the filters show, not the whole transcript.
 function moveSelection(step) {
-  const rows = [...$("events").querySelectorAll("li.event")];
+  const rows = timeline.rows;
   if (rows.length === 0) return;
-  const at = rows.findIndex((li) => Number(li.dataset.index) === state.selectedIndex);
-  const next = at === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, at + step));
-  selectEvent(Number(rows[next].dataset.index));
+  let next;
+  if (state.selectedIndex === null) next = step > 0 ? 0 : rows.length - 1;
+  else {
+    const r = rowPosition(state.selectedIndex);
+    // Off the filtered rows, the selection sits between two: step from that gap.
+    const here = rows[r] === state.selectedIndex ? r : step > 0 ? r - 1 : r;
+    next = Math.min(rows.length - 1, Math.max(0, here + step));
+  }
+  selectEvent(rows[next]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -850,6 +929,16 @@ function init() {
     const li = e.target.closest("li.capture");
     if (li) selectCapture(li.dataset.id);
   });
+  let windowQueued = false;
+  $("events").addEventListener("scroll", () => {
+    if (windowQueued) return;
+    windowQueued = true;
+    requestAnimationFrame(() => {
+      windowQueued = false;
+      renderWindow();
+    });
+  });
+  window.addEventListener("resize", () => renderWindow());
   $("events").addEventListener("click", (e) => {
     const li = e.target.closest("li.event");
     if (li) selectEvent(Number(li.dataset.index));
