@@ -227,6 +227,10 @@ async function main() {
     step(`live: second frame in the timeline ${Date.now() - sent} ms after the send`);
 
     checkTextFrame(await openEvent(inspector, frameRow(inspector, "c2s", second)), second, true);
+    // The text column can show the payload unmasked (the hex column stays the wire).
+    await inspector.locator("#unmask").check();
+    const text = await inspector.locator('#hex span.chr[data-field="payload"]').allTextContents();
+    check(text.join("") === second, `unmasked text column reads ${JSON.stringify(text.join(""))}, expected ${JSON.stringify(second)}`);
     await inspector.locator('li.field[data-field="payload"]').hover();
     await inspector.screenshot({ path: join(shots, "inspector.png") });
 

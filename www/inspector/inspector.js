@@ -55,6 +55,7 @@ const state = {
   // HTTP answer for the same capture is older than what is shown and must not replace it.
   eventsFromFeed: false,
   selectedIndex: null, // into state.events
+  followTail: false, // whether the timeline keeps its newest events in view
   live: true,
   socket: null,
   reconnectTimer: null,
@@ -340,6 +341,9 @@ function selectCapture(id, { eventIndex = null } = {}) {
   state.events = [];
   state.eventsFromFeed = false;
   state.selectedIndex = null;
+  // A live capture opens at its newest events and follows them, like `tail -f`, until the
+  // user scrolls up; a finished one opens at its start.
+  state.followTail = Boolean(state.captures.get(id) && state.captures.get(id).live);
   const download = $("download");
   download.href = withToken(`${captureUrl(id)}/raw`);
   download.setAttribute("download", `${id}.json`);
@@ -478,14 +482,12 @@ function spacer(rows) {
 // from its first new one, the work is proportional to what is new.
 function renderEvents(from = 0) {
   const list = $("events");
-  // Follow new events only when the user was already at the bottom of the timeline.
-  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   describeEvents(from);
   filterRows(from);
   // Drawn once at the old position so that the spacers give the list its new height, then
   // again where it is scrolled to.
   renderWindow();
-  if (atBottom && state.live && from > 0) {
+  if (state.followTail && state.live) {
     list.scrollTop = list.scrollHeight;
     renderWindow();
   }
@@ -931,6 +933,8 @@ function init() {
   });
   let windowQueued = false;
   $("events").addEventListener("scroll", () => {
+    const list = $("events");
+    state.followTail = list.scrollTop + list.clientHeight >= list.scrollHeight - ROW_PX;
     if (windowQueued) return;
     windowQueued = true;
     requestAnimationFrame(() => {
