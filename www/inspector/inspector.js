@@ -335,8 +335,10 @@ function renderCaptureHead() {
   download.hidden = false;
 }
 
-function selectCapture(id, { eventIndex = null } = {}) {
-  if (id === state.selectedId && eventIndex === null) return;
+// Shows capture `id`; `eventIndex` then selects an event, `reload` fetches it again even
+// when it is the one shown.
+function selectCapture(id, { eventIndex = null, reload = false } = {}) {
+  if (id === state.selectedId && eventIndex === null && !reload) return;
   state.selectedId = id;
   state.events = [];
   state.eventsFromFeed = false;
@@ -541,12 +543,14 @@ function selectEvent(index) {
   loadDetail(state.selectedId, index);
 }
 
-// Up/down walk the rows the filters show, not the whole transcript.
+// The keys walk the rows the filters show, not the whole transcript: up/down by one,
+// page up/down by a screenful, home/end to either end.
 function moveSelection(step) {
   const rows = timeline.rows;
   if (rows.length === 0) return;
   let next;
-  if (state.selectedIndex === null) next = step > 0 ? 0 : rows.length - 1;
+  if (Math.abs(step) === Infinity) next = step > 0 ? rows.length - 1 : 0;
+  else if (state.selectedIndex === null) next = step > 0 ? 0 : rows.length - 1;
   else {
     const r = rowPosition(state.selectedIndex);
     // Off the filtered rows, the selection sits between two: step from that gap.
@@ -948,11 +952,13 @@ function init() {
     if (li) selectEvent(Number(li.dataset.index));
   });
   document.addEventListener("keydown", (e) => {
-    if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+    const page = Math.max(1, Math.floor($("events").clientHeight / ROW_PX) - 1);
+    const step = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, End: Infinity, Home: -Infinity }[e.key];
+    if (step === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
     const tag = document.activeElement ? document.activeElement.tagName : "";
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
     e.preventDefault();
-    moveSelection(e.key === "ArrowDown" ? 1 : -1);
+    moveSelection(step);
   });
   for (const id of ["filter-dir", "filter-kind"]) $(id).addEventListener("change", () => renderEvents());
   $("filter-text").addEventListener("input", () => renderEvents());
@@ -980,7 +986,7 @@ function init() {
   $("live-toggle").addEventListener("change", (e) => setLive(e.target.checked));
   $("refresh").addEventListener("click", () => {
     loadCaptureList();
-    if (state.selectedId !== null) selectCapture(state.selectedId, { eventIndex: state.selectedIndex ?? null });
+    if (state.selectedId !== null) selectCapture(state.selectedId, { eventIndex: state.selectedIndex, reload: true });
   });
   $("error-close").addEventListener("click", clearError);
 
