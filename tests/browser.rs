@@ -32,6 +32,12 @@ fn inspector_shows_the_bytes_of_a_websocket_frame_and_follows_it_live() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let browser_dir = repo.join("tests/browser");
     let chromium = chromium();
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|out| out.status.success()),
+        "the browser test needs Node.js (`node` and `npm` on PATH): \
+         `sudo apt-get install -y nodejs npm`"
+    );
     node_modules(&browser_dir);
 
     let scratch = Scratch::new();
@@ -60,9 +66,10 @@ fn inspector_shows_the_bytes_of_a_websocket_frame_and_follows_it_live() {
     assert!(
         status.success(),
         "the browser script failed ({status}) after {took:.1?}:\n{output}\nwiretap's log:\n{}\n\
-         the captures are kept in {}",
+         the captures are kept in {}, the page as it failed is {}",
         server.log_text(),
         captures.display(),
+        shots.join("failure.png").display(),
     );
     println!(
         "{output}browser script: {took:.1?}, screenshots in {}",
