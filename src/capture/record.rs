@@ -676,7 +676,12 @@ impl ConnCapture {
             if !self.state.drain_asked.swap(true, Ordering::AcqRel) {
                 let _ = self.handle.tx.send(Msg::Drain { key: self.key });
             }
-        } else if was_empty && shared.writer_parked.swap(false, Ordering::SeqCst) {
+        } else if was_empty
+            // A load first: while the writer runs (most of the time under load) this
+            // line is only read, and stays in every core's cache.
+            && shared.writer_parked.load(Ordering::SeqCst)
+            && shared.writer_parked.swap(false, Ordering::SeqCst)
+        {
             // The writer checks the stages after it says it parks, and this side says it
             // staged before it checks the writer: one of the two sees the other.
             let _ = self.handle.tx.send(Msg::Wake);

@@ -553,6 +553,11 @@ impl Writer<'_> {
 
     /// Takes a connection's staged chunks and turns them into lines. The connection gets
     /// an emptied stage from the spares in exchange, so a busy one allocates nothing.
+    ///
+    /// One pass per stage, not per chunk: the capture is looked up, marked dirty and its
+    /// counters bumped once for all the chunks a connection staged in a round (a 125-byte
+    /// echo stages two chunks per message, and per-chunk bookkeeping was a third of this
+    /// thread's time).
     fn drain(&mut self, key: u64) {
         let Some(live) = self.live.get_mut(&key) else {
             return;
@@ -567,14 +572,45 @@ impl Writer<'_> {
             &mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()),
             &mut taken,
         );
+        let mut next = 0;
         let mut at = 0;
-        for &(t, dir, len) in &taken.chunks {
-            let Some(bytes) = taken.bytes.get(at..at + len) else {
+        while next < taken.chunks.len() {
+            let Some(live) = self.live.get_mut(&key) else {
                 break;
             };
-            self.chunk(key, t, dir, bytes);
-            at += len;
+            let mut sink = Sink {
+                shared: self.shared,
+                folder: &mut self.folder,
+                errors: &mut self.errors,
+                spare: &mut self.spare,
+                pending_total: &mut self.pending_total,
+                recorded: 0,
+            };
+            let mut full = false;
+            while let Some(&(t, dir, len)) = taken.chunks.get(next) {
+                next += 1;
+                let Some(bytes) = taken.bytes.get(at..at + len) else {
+                    break;
+                };
+                at += len;
+                full = sink.chunk(live, t, dir, bytes);
+                if full {
+                    break;
+                }
+            }
+            bump(&self.shared.counters.bytes_recorded, sink.recorded);
+            self.mark_dirty(key);
+            if full {
+                self.write_out(key);
+            }
         }
+        // Chunks of a capture that is gone (or cut short by a malformed stage): their
+        // budget goes back all the same.
+        let left: usize = taken.chunks[next.min(taken.chunks.len())..]
+            .iter()
+            .map(|&(_, _, len)| chunk_cost(len))
+            .sum();
+        self.shared.budget.release(left);
         if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY {
             taken.clear();
             self.stage_spare.push(taken);
@@ -607,6 +643,62 @@ struct CloseOnDrop<'a>(&'a Shared);
 impl Drop for CloseOnDrop<'_> {
     fn drop(&mut self) {
         self.0.budget.close();
+    }
+}
+
+/// What turning a stage into lines touches besides the capture itself: the folder's
+/// accounting, the error log, the spare buffers, the budget in buffered lines.
+struct Sink<'w, 'a> {
+    shared: &'a Shared,
+    folder: &'w mut Folder,
+    errors: &'w mut Errors<'a>,
+    spare: &'w mut Vec<Vec<u8>>,
+    pending_total: &'w mut usize,
+    /// Raw bytes turned into lines, for the counter (bumped once per stage).
+    recorded: u64,
+}
+
+impl Sink<'_, '_> {
+    /// Buffers one chunk's line; `true` when the capture's buffer is full and should be
+    /// written now.
+    fn chunk(&mut self, live: &mut Live, t: u64, dir: Direction, bytes: &[u8]) -> bool {
+        let cost = chunk_cost(bytes.len());
+        let counters = &self.shared.counters;
+        if live.truncated.is_some() {
+            // Cut while this chunk was on its way.
+            self.shared.budget.release(cost);
+            bump(&counters.bytes_truncated, bytes.len() as u64);
+            return false;
+        }
+        if live.pending.capacity() == 0 {
+            if let Some(spare) = self.spare.pop() {
+                live.pending = spare;
+            }
+        }
+        let before = live.pending.len();
+        push_chunk_line(&mut live.pending, t, dir, bytes);
+        live.pending.push(b'\n');
+        let added = (live.pending.len() - before) as u64;
+        if !self.folder.make_room(added, None, self.errors) {
+            live.pending.truncate(before);
+            self.shared.budget.release(cost);
+            bump(&counters.bytes_truncated, bytes.len() as u64);
+            let detail = format!(
+                "folder over max_folder_bytes ({}) with only live captures left",
+                self.folder.cap
+            );
+            let added = truncate(live, TruncationReason::FolderCap, t, detail, self.shared);
+            self.folder.live_bytes += added;
+            return false;
+        }
+        self.folder.live_bytes += added;
+        live.size += added;
+        live.counts[dir.index()] += bytes.len() as u64;
+        live.last_t = live.last_t.max(t);
+        live.pending_cost += cost;
+        *self.pending_total += cost;
+        self.recorded += bytes.len() as u64;
+        live.pending.len() >= BATCH
     }
 }
 
@@ -748,55 +840,6 @@ impl Writer<'_> {
                     .open_files
                     .store(self.open_files as u64, Ordering::Relaxed);
             }
-        }
-    }
-
-    fn chunk(&mut self, key: u64, t: u64, dir: Direction, bytes: &[u8]) {
-        let cost = chunk_cost(bytes.len());
-        let counters = &self.shared.counters;
-        let Some(live) = self.live.get_mut(&key) else {
-            self.shared.budget.release(cost);
-            return;
-        };
-        if live.truncated.is_some() {
-            // Cut while this chunk was on its way.
-            self.shared.budget.release(cost);
-            bump(&counters.bytes_truncated, bytes.len() as u64);
-            return;
-        }
-        if live.pending.capacity() == 0 {
-            if let Some(spare) = self.spare.pop() {
-                live.pending = spare;
-            }
-        }
-        let before = live.pending.len();
-        push_chunk_line(&mut live.pending, t, dir, bytes);
-        live.pending.push(b'\n');
-        let added = (live.pending.len() - before) as u64;
-        if !self.folder.make_room(added, None, &mut self.errors) {
-            live.pending.truncate(before);
-            self.shared.budget.release(cost);
-            bump(&counters.bytes_truncated, bytes.len() as u64);
-            let detail = format!(
-                "folder over max_folder_bytes ({}) with only live captures left",
-                self.folder.cap
-            );
-            let added = truncate(live, TruncationReason::FolderCap, t, detail, self.shared);
-            self.folder.live_bytes += added;
-            self.mark_dirty(key);
-            return;
-        }
-        self.folder.live_bytes += added;
-        live.size += added;
-        live.counts[dir.index()] += bytes.len() as u64;
-        live.last_t = live.last_t.max(t);
-        live.pending_cost += cost;
-        self.pending_total += cost;
-        bump(&counters.bytes_recorded, bytes.len() as u64);
-        let full = live.pending.len() >= BATCH;
-        self.mark_dirty(key);
-        if full {
-            self.write_out(key);
         }
     }
 
