@@ -16,8 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::model::{
-    push_chunk_line, write_document_head, write_document_tail, Direction, End, EndBy, Header,
-    Truncation, TruncationReason,
+    write_document_head, write_document_tail, End, EndBy, Header, Truncation, TruncationReason,
 };
 use super::read::LoadError;
 use super::record::{bump, chunk_cost, lock_ids, ConnState, Msg, RecorderConfig, Shared, Staged};
@@ -551,8 +550,14 @@ impl Writer<'_> {
             .any(|live| live.state.staged.load(Ordering::SeqCst))
     }
 
-    /// Takes a connection's staged chunks and turns them into lines. The connection gets
-    /// an emptied stage from the spares in exchange, so a busy one allocates nothing.
+    /// Takes a connection's staged lines. The connection gets an emptied stage from the
+    /// spares in exchange, so a busy one allocates nothing.
+    ///
+    /// One pass per stage, not per chunk: the capture is looked up, marked dirty and its
+    /// counters bumped once for all the chunks a connection staged in a round (a 125-byte
+    /// echo stages two chunks per message). The lines were encoded by the connection (see
+    /// `record::Staged`); when the capture has nothing buffered, the stage's buffer
+    /// becomes its buffer as it is.
     fn drain(&mut self, key: u64) {
         let Some(live) = self.live.get_mut(&key) else {
             return;
@@ -567,17 +572,76 @@ impl Writer<'_> {
             &mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()),
             &mut taken,
         );
-        let mut at = 0;
-        for &(t, dir, len) in &taken.chunks {
-            let Some(bytes) = taken.bytes.get(at..at + len) else {
-                break;
-            };
-            self.chunk(key, t, dir, bytes);
-            at += len;
+        let shared = self.shared;
+        let counters = &shared.counters;
+        // The chunks that fit: all of them, unless the capture was cut (before, or now
+        // by the folder cap).
+        let mut kept = 0;
+        let mut kept_bytes = 0;
+        let mut recorded = 0;
+        if live.truncated.is_none() {
+            for chunk in &taken.chunks {
+                let line = chunk.line as u64;
+                if !self.folder.make_room(line, None, &mut self.errors) {
+                    let detail = format!(
+                        "folder over max_folder_bytes ({}) with only live captures left",
+                        self.folder.cap
+                    );
+                    // The truncation line goes after the lines that fit.
+                    live.pending.extend_from_slice(&taken.bytes[..kept_bytes]);
+                    taken.bytes.drain(..kept_bytes);
+                    kept_bytes = 0;
+                    let added =
+                        truncate(live, TruncationReason::FolderCap, chunk.t, detail, shared);
+                    self.folder.live_bytes += added;
+                    break;
+                }
+                let cost = chunk_cost(chunk.raw);
+                self.folder.live_bytes += line;
+                live.size += line;
+                live.counts[chunk.dir.index()] += chunk.raw as u64;
+                live.last_t = live.last_t.max(chunk.t);
+                live.pending_cost += cost;
+                self.pending_total += cost;
+                recorded += chunk.raw as u64;
+                kept += 1;
+                kept_bytes += chunk.line;
+            }
+        }
+        if kept_bytes > 0 {
+            if live.pending.is_empty() && kept_bytes == taken.bytes.len() {
+                std::mem::swap(&mut live.pending, &mut taken.bytes);
+            } else {
+                live.pending.extend_from_slice(&taken.bytes[..kept_bytes]);
+            }
+        }
+        // Chunks left out (cut on their way, or by the folder cap): their budget goes back.
+        let mut left_raw = 0;
+        let mut left_cost = 0;
+        for chunk in &taken.chunks[kept..] {
+            left_raw += chunk.raw as u64;
+            left_cost += chunk_cost(chunk.raw);
+        }
+        shared.budget.release(left_cost);
+        bump(&counters.bytes_truncated, left_raw);
+        bump(&counters.bytes_recorded, recorded);
+        let full = live.pending.len() >= BATCH;
+        if !taken.chunks.is_empty() {
+            self.mark_dirty(key);
+        }
+        if full {
+            self.write_out(key);
+        }
+        // The stage goes back to the spares with a buffer: its own, or an emptied one.
+        taken.chunks.clear();
+        if taken.bytes.capacity() == 0 {
+            taken.bytes = self.spare.pop().unwrap_or_default();
         }
         if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY {
             taken.clear();
             self.stage_spare.push(taken);
+        } else {
+            self.recycle(std::mem::take(&mut taken.bytes));
         }
     }
 
@@ -748,55 +812,6 @@ impl Writer<'_> {
                     .open_files
                     .store(self.open_files as u64, Ordering::Relaxed);
             }
-        }
-    }
-
-    fn chunk(&mut self, key: u64, t: u64, dir: Direction, bytes: &[u8]) {
-        let cost = chunk_cost(bytes.len());
-        let counters = &self.shared.counters;
-        let Some(live) = self.live.get_mut(&key) else {
-            self.shared.budget.release(cost);
-            return;
-        };
-        if live.truncated.is_some() {
-            // Cut while this chunk was on its way.
-            self.shared.budget.release(cost);
-            bump(&counters.bytes_truncated, bytes.len() as u64);
-            return;
-        }
-        if live.pending.capacity() == 0 {
-            if let Some(spare) = self.spare.pop() {
-                live.pending = spare;
-            }
-        }
-        let before = live.pending.len();
-        push_chunk_line(&mut live.pending, t, dir, bytes);
-        live.pending.push(b'\n');
-        let added = (live.pending.len() - before) as u64;
-        if !self.folder.make_room(added, None, &mut self.errors) {
-            live.pending.truncate(before);
-            self.shared.budget.release(cost);
-            bump(&counters.bytes_truncated, bytes.len() as u64);
-            let detail = format!(
-                "folder over max_folder_bytes ({}) with only live captures left",
-                self.folder.cap
-            );
-            let added = truncate(live, TruncationReason::FolderCap, t, detail, self.shared);
-            self.folder.live_bytes += added;
-            self.mark_dirty(key);
-            return;
-        }
-        self.folder.live_bytes += added;
-        live.size += added;
-        live.counts[dir.index()] += bytes.len() as u64;
-        live.last_t = live.last_t.max(t);
-        live.pending_cost += cost;
-        self.pending_total += cost;
-        bump(&counters.bytes_recorded, bytes.len() as u64);
-        let full = live.pending.len() >= BATCH;
-        self.mark_dirty(key);
-        if full {
-            self.write_out(key);
         }
     }
 
@@ -972,11 +987,7 @@ impl Writer<'_> {
             state.staged.store(false, Ordering::SeqCst);
             let staged =
                 std::mem::take(&mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()));
-            let cost: usize = staged
-                .chunks
-                .iter()
-                .map(|&(_, _, len)| chunk_cost(len))
-                .sum();
+            let cost: usize = staged.chunks.iter().map(|c| chunk_cost(c.raw)).sum();
             self.shared.budget.release(cost);
         }
         self.dirty.remove(&key);

@@ -12,7 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -27,6 +27,10 @@ const VIEWS: usize = 4;
 const VIEW_BYTES: usize = 128 << 20;
 /// Capture files (hex, so about twice the raw bytes) the inspector opens at most.
 const MAX_FILE: u64 = 512 << 20;
+/// A live capture file larger than this has its summary refreshed at most every
+/// [`LIVE_REFRESH`].
+const BIG_LIVE: u64 = 1 << 20;
+const LIVE_REFRESH: Duration = Duration::from_secs(1);
 /// Bytes of one event shown in its hex view; the rest is counted, not sent.
 pub(crate) const SHOWN_BYTES: u64 = 64 * 1024;
 
@@ -95,13 +99,21 @@ pub(crate) struct View {
 }
 
 /// The folder, with its caches. Shared by every API request and live feed.
+/// A summary, the file version it was made from, and when.
+#[derive(Debug)]
+struct CachedSummary {
+    entry: Entry,
+    summary: Arc<Summary>,
+    made: Instant,
+}
+
 #[derive(Debug)]
 pub(crate) struct Catalog {
     dir: Option<PathBuf>,
     /// The recorder writing into `dir`: it knows which captures were discarded but are
     /// still on disk for a moment.
     recorder: Option<RecorderHandle>,
-    summaries: Mutex<HashMap<String, (Entry, Arc<Summary>)>>,
+    summaries: Mutex<HashMap<String, CachedSummary>>,
     views: Mutex<VecDeque<(Entry, Arc<View>)>>,
 }
 
@@ -130,10 +142,11 @@ impl Catalog {
         let Some(dir) = &self.dir else {
             return Ok(Vec::new());
         };
-        let mut found: HashMap<String, Entry> = HashMap::new();
+        // Names first (a folder may hold many thousands of captures), then a `stat` for
+        // the newest only.
+        let mut names: Vec<(String, bool)> = Vec::new();
         for item in fs::read_dir(dir)? {
-            let item = item?;
-            let name = item.file_name();
+            let name = item?.file_name();
             let Some(name) = name.to_str() else { continue };
             let (id, live) = if let Some(id) = name.strip_suffix(".json.partial") {
                 (id, true)
@@ -142,30 +155,37 @@ impl Catalog {
             } else {
                 continue;
             };
-            if !is_capture_name(name) || self.recorder.as_ref().is_some_and(|r| r.is_discarded(id))
-            {
-                continue;
-            }
-            let Ok(meta) = item.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
-            }
-            let entry = Entry {
-                id: id.to_owned(),
-                path: item.path(),
-                live,
-                version: (meta.len(), meta.modified().ok()),
-            };
-            match found.get(id) {
-                Some(existing) if !existing.live => {}
-                _ => {
-                    found.insert(id.to_owned(), entry);
-                }
+            if is_capture_name(name) {
+                names.push((id.to_owned(), live));
             }
         }
-        let mut entries: Vec<Entry> = found.into_values().collect();
-        entries.sort_by(|a, b| b.id.cmp(&a.id));
-        entries.truncate(LIST_MAX);
+        // Newest first; for one id, the finalized file before the `.partial`.
+        names.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        names.dedup_by(|later, first| later.0 == first.0);
+        let mut entries = Vec::with_capacity(names.len().min(LIST_MAX));
+        for (id, live) in names {
+            if entries.len() == LIST_MAX {
+                break;
+            }
+            if self.recorder.as_ref().is_some_and(|r| r.is_discarded(&id)) {
+                continue;
+            }
+            let path = dir.join(format!(
+                "{id}{}",
+                if live { ".json.partial" } else { ".json" }
+            ));
+            let Ok(meta) = fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_file() {
+                entries.push(Entry {
+                    id,
+                    path,
+                    live,
+                    version: (meta.len(), meta.modified().ok()),
+                });
+            }
+        }
         Ok(entries)
     }
 
@@ -200,21 +220,47 @@ impl Catalog {
         Err(ApiError::new(404, format!("no capture {id:?}")))
     }
 
-    /// The summary of `entry`, from the cache when the file has not changed.
+    /// The summary of `entry`, from the cache when the file has not changed (or, for a
+    /// large live capture, when the cached one is less than [`LIVE_REFRESH`] old: it
+    /// grows all the time, and dissecting it on every poll would keep a core busy).
     pub(crate) fn summary(&self, entry: &Entry) -> Result<Arc<Summary>, ApiError> {
-        if let Some((cached, summary)) = lock(&self.summaries).get(&entry.id) {
-            if cached == entry {
-                return Ok(summary.clone());
+        if let Some(cached) = lock(&self.summaries).get(&entry.id) {
+            let fresh_enough = entry.live
+                && cached.entry.live
+                && entry.version.0 > BIG_LIVE
+                && cached.made.elapsed() < LIVE_REFRESH;
+            if cached.entry == *entry || fresh_enough {
+                return Ok(cached.summary.clone());
             }
         }
-        let view = self.view(entry)?;
-        let summary = Arc::new(view.summary.clone());
+        let cached_view = lock(&self.views)
+            .iter()
+            .find(|(e, _)| e == entry)
+            .map(|(_, view)| view.clone());
+        let summary = match cached_view {
+            Some(view) => view.summary.clone(),
+            // Not through the view cache: listing 500 captures would evict the ones
+            // being looked at.
+            None => match self.load(entry) {
+                Ok(view) => view.summary,
+                Err(e) if e.status == 413 => oversize_summary(entry),
+                Err(e) => return Err(e),
+            },
+        };
+        let summary = Arc::new(summary);
         let mut summaries = lock(&self.summaries);
         // Forget captures that left the folder (deleted under the folder cap).
         if summaries.len() > 4 * LIST_MAX {
             summaries.clear();
         }
-        summaries.insert(entry.id.clone(), (entry.clone(), summary.clone()));
+        summaries.insert(
+            entry.id.clone(),
+            CachedSummary {
+                entry: entry.clone(),
+                summary: summary.clone(),
+                made: Instant::now(),
+            },
+        );
         Ok(summary)
     }
 
@@ -239,21 +285,7 @@ impl Catalog {
         if let Some((_, view)) = lock(&self.views).iter().find(|(e, _)| e == entry) {
             return Ok(view.clone());
         }
-        if entry.version.0 > MAX_FILE {
-            return Err(ApiError::new(
-                413,
-                format!(
-                    "{} is {} bytes, more than the inspector opens ({MAX_FILE}); \
-                     use `wiretap replay` on it",
-                    entry.id, entry.version.0
-                ),
-            ));
-        }
-        let loaded = Capture::load(&entry.path).map_err(|e| {
-            // Finalized between the listing and the read: the caller asks again.
-            ApiError::new(500, format!("cannot load {}: {e}", entry.id))
-        })?;
-        let view = Arc::new(View::new(loaded.capture, entry.live));
+        let view = Arc::new(self.load(entry)?);
         let mut views = lock(&self.views);
         views.retain(|(e, _)| e.id != entry.id);
         views.push_front((entry.clone(), view.clone()));
@@ -268,6 +300,25 @@ impl Catalog {
         }
         views.truncate(keep);
         Ok(view)
+    }
+
+    /// `entry` loaded and dissected, unless it is larger than [`MAX_FILE`].
+    fn load(&self, entry: &Entry) -> Result<View, ApiError> {
+        if entry.version.0 > MAX_FILE {
+            return Err(ApiError::new(
+                413,
+                format!(
+                    "{} is {} bytes, more than the inspector opens ({MAX_FILE}); \
+                     use `wiretap replay` on it",
+                    entry.id, entry.version.0
+                ),
+            ));
+        }
+        let loaded = Capture::load(&entry.path).map_err(|e| {
+            // Finalized between the listing and the read: the caller asks again.
+            ApiError::new(500, format!("cannot load {}: {e}", entry.id))
+        })?;
+        Ok(View::new(loaded.capture, entry.live))
     }
 
     /// The view of capture `id`.
@@ -404,6 +455,53 @@ fn summarize(capture: &Capture, transcript: &Transcript, live: bool) -> Summary 
     }
 }
 
+/// What the list says of a capture too large to dissect here: its header fields (read
+/// from the file's first line), and a title saying so.
+fn oversize_summary(entry: &Entry) -> Summary {
+    let header = first_line(&entry.path).unwrap_or_default();
+    // A `.partial`'s first line is the header object; a finalized document's first line is
+    // the header fields followed by `"chunks":[`.
+    let closed = if entry.live {
+        header.clone()
+    } else {
+        format!("{header}]}}")
+    };
+    let fields: Value = serde_json::from_str(&closed).unwrap_or(Value::Null);
+    let text = |key: &str| fields[key].as_str().unwrap_or("?").to_owned();
+    Summary {
+        id: entry.id.clone(),
+        live: entry.live,
+        start: text("start"),
+        client: text("client"),
+        server: text("server"),
+        kind: "other",
+        title: format!(
+            "({} MiB: too large for the inspector, use `wiretap replay`)",
+            entry.version.0 >> 20
+        ),
+        // Not known without reading the whole file.
+        bytes: Bytes { c2s: 0, s2c: 0 },
+        chunks: 0,
+        duration_us: 0,
+        end: None,
+        truncated: None,
+        events: 0,
+    }
+}
+
+/// The first line of a file, read 4 KiB at most.
+fn first_line(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    fs::File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut head)
+        .ok()?;
+    let line = head.split(|&b| b == b'\n').next()?;
+    String::from_utf8(line.to_vec()).ok()
+}
+
 fn first_error(transcript: &Transcript) -> Option<String> {
     transcript.events.iter().find_map(|e| match &e.kind {
         Kind::Error(error) => Some(format!("error: {}", error.message)),
@@ -422,4 +520,132 @@ pub(crate) fn events_json(events: &[Event]) -> Vec<Value> {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A cache: a panic elsewhere while it was held cannot leave it inconsistent.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Chunk, EndBy};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("wiretap-catalog-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn capture(id: &str) -> Capture {
+        let mut capture = Capture::new(
+            id,
+            "2026-11-24T10:00:00.000000Z",
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+        );
+        capture.chunks = vec![
+            Chunk {
+                t: 5,
+                dir: Direction::ClientToServer,
+                bytes: b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            },
+            Chunk {
+                t: 9,
+                dir: Direction::ServerToClient,
+                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            },
+        ];
+        capture.end.by = EndBy::Client;
+        capture
+    }
+
+    fn write(dir: &Path, name: &str, capture: &Capture) {
+        let mut out = Vec::new();
+        capture.write_to(&mut out).unwrap();
+        fs::write(dir.join(name), out).unwrap();
+    }
+
+    #[test]
+    fn entries_are_newest_first_finalized_over_partial_and_skip_other_files() {
+        let dir = temp_dir("entries");
+        let (a, b) = (
+            "20261124T100000.000000Z-c000001",
+            "20261124T100001.000000Z-c000002",
+        );
+        write(&dir, &format!("{a}.json"), &capture(a));
+        write(&dir, &format!("{b}.json"), &capture(b));
+        // Both files for `b`, as during its finalization; other files are not captures.
+        fs::write(dir.join(format!("{b}.json.partial")), "{}\n").unwrap();
+        fs::write(dir.join("notes.json"), "{}").unwrap();
+        fs::write(dir.join(format!("{a}.json.tmp")), "{}").unwrap();
+        let catalog = Catalog {
+            dir: Some(dir.clone()),
+            recorder: None,
+            summaries: Mutex::default(),
+            views: Mutex::default(),
+        };
+        let entries = catalog.entries().unwrap();
+        let ids: Vec<(&str, bool)> = entries.iter().map(|e| (e.id.as_str(), e.live)).collect();
+        assert_eq!(ids, [(b, false), (a, false)]);
+        let summary = catalog.summary(&entries[1]).unwrap();
+        assert_eq!(
+            (
+                summary.kind,
+                summary.title.as_str(),
+                summary.bytes,
+                summary.chunks
+            ),
+            ("http", "GET /a", Bytes { c2s: 28, s2c: 40 }, 2)
+        );
+        assert!(catalog.entry("../etc/passwd").is_err());
+        assert!(catalog.entry(a).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_oversize_capture_is_summarized_from_its_first_line() {
+        let dir = temp_dir("oversize");
+        let id = "20261124T100000.000000Z-c000007";
+        write(&dir, &format!("{id}.json"), &capture(id));
+        let partial = dir.join(format!("{id}.json.partial"));
+        fs::write(
+            &partial,
+            format!("{{\"format\":\"wiretap-capture\",\"version\":1,\"id\":\"{id}\",\"start\":\"S\",\"client\":\"C\",\"server\":\"V\"}}\n"),
+        )
+        .unwrap();
+        for (path, live) in [(dir.join(format!("{id}.json")), false), (partial, true)] {
+            let entry = Entry {
+                id: id.into(),
+                path,
+                live,
+                version: (MAX_FILE + 1, None),
+            };
+            let summary = oversize_summary(&entry);
+            assert!(summary.title.contains("too large"), "{summary:?}");
+            if live {
+                assert_eq!(
+                    (summary.start.as_str(), summary.client.as_str()),
+                    ("S", "C")
+                );
+            } else {
+                assert_eq!(summary.client, "127.0.0.1:1");
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stream_range_cuts_across_chunks() {
+        let mut c = capture("20261124T100000.000000Z-c000001");
+        c.chunks.push(Chunk {
+            t: 10,
+            dir: Direction::ClientToServer,
+            bytes: b"XYZ".to_vec(),
+        });
+        assert_eq!(
+            stream_range(&c, Direction::ClientToServer, 26, 30),
+            b"\r\nXY"
+        );
+        assert_eq!(stream_range(&c, Direction::ServerToClient, 38, 99), b"hi");
+        assert_eq!(stream_range(&c, Direction::ServerToClient, 50, 60), b"");
+    }
 }
