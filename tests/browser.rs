@@ -101,19 +101,25 @@ fn chromium() -> PathBuf {
     if path.exists() {
         return path;
     }
-    let mut install = if is_root() {
-        Command::new("apt-get")
-    } else {
-        let mut sudo = Command::new("sudo");
-        // -n: fail rather than wait for a password nobody will type.
-        sudo.args(["-n", "apt-get"]);
-        sudo
+    let apt_get = |args: &[&str]| {
+        let mut command = if is_root() {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            // -n: fail rather than wait for a password nobody will type.
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null());
+        command.output()
     };
-    install
-        .args(["install", "-y", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null());
-    let tried = match install.output() {
+    // A fresh machine's package lists may be missing or stale: refresh them first (a
+    // failure here shows in the install's own error below).
+    let _ = apt_get(&["update", "-qq"]);
+    let tried = match apt_get(&["install", "-y", "chromium"]) {
         Ok(out) if out.status.success() => "apt-get installed no /usr/bin/chromium".to_owned(),
         Ok(out) => format!(
             "`apt-get install -y chromium` failed, {}: {}",

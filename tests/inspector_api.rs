@@ -161,6 +161,14 @@ fn list_fetch_event_and_download_show_what_the_dissector_says() {
     let expected = serde_json::to_value(wiretap::dissect::dissect(&capture).events).unwrap();
     assert_eq!(fetched["events"], expected);
     assert_eq!(fetched["capture"], *ws);
+    // In the dissector's own field order (the blessed transcripts' form), not sorted.
+    let mut client = Client::connect(addr);
+    client.send(&get(&format!("/api/captures/{id}"), ""));
+    let body = String::from_utf8(client.response(Method::Get).body).unwrap();
+    assert!(
+        body.contains(r#""events":[{"t":"#) && body.contains(r#","dir":"c2s","at":[0,"#),
+        "{body:.300}"
+    );
 
     // The client's frame: its bytes and fields.
     let events = fetched["events"].as_array().unwrap();

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::capture::{is_capture_name, Capture, Direction, End, RecorderHandle, TruncationReason};
 use crate::dissect::{self, Event, Kind, Transcript};
@@ -352,7 +352,7 @@ impl View {
     }
 
     /// Event `n` with its bytes (at most [`SHOWN_BYTES`], hex) and its fields.
-    pub(crate) fn event_detail(&self, n: usize) -> Result<Value, ApiError> {
+    pub(crate) fn event_detail(&self, n: usize) -> Result<EventDetail<'_>, ApiError> {
         let event = self.transcript.events.get(n).ok_or_else(|| {
             ApiError::new(
                 404,
@@ -365,28 +365,48 @@ impl View {
         let [start, end] = event.at;
         let shown_end = end.min(start.saturating_add(SHOWN_BYTES));
         let bytes = stream_range(&self.capture, event.dir, start, shown_end);
-        let fields: Vec<Value> = dissect::fields(event, &bytes)
+        let shown_end = start + bytes.len() as u64;
+        let fields = dissect::fields(event, &bytes)
             .into_iter()
-            .map(|f| {
-                json!({
-                    "name": f.name,
-                    "start": f.range.start,
-                    // A field past what is shown stops where the bytes do.
-                    "end": f.range.end.min(start + bytes.len() as u64),
-                })
+            // A field past what is shown stops where the bytes do.
+            .map(|f| FieldSpan {
+                start: f.range.start,
+                end: f.range.end.min(shown_end),
+                name: f.name,
             })
-            .filter(|f| f["start"].as_u64() < f["end"].as_u64())
+            .filter(|f| f.start < f.end)
             .collect();
-        Ok(json!({
-            "index": n,
-            "event": event,
-            "dir": event.dir,
-            "start": start,
-            "end": end,
-            "hex": hex::encode(&bytes),
-            "fields": fields,
-        }))
+        Ok(EventDetail {
+            index: n,
+            event,
+            dir: event.dir,
+            start,
+            end,
+            hex: hex::encode(&bytes),
+            fields,
+        })
     }
+}
+
+/// `GET /api/captures/ID/events/N`: one event, its bytes (hex, at most [`SHOWN_BYTES`]) and
+/// the dissector's fields over them.
+#[derive(Debug, Serialize)]
+pub(crate) struct EventDetail<'v> {
+    index: usize,
+    event: &'v Event,
+    dir: Direction,
+    start: u64,
+    end: u64,
+    hex: String,
+    fields: Vec<FieldSpan>,
+}
+
+/// A field's name and its bytes, in stream offsets.
+#[derive(Debug, Serialize)]
+struct FieldSpan {
+    name: String,
+    start: u64,
+    end: u64,
 }
 
 /// Bytes `start..end` of one direction's stream.
@@ -507,14 +527,6 @@ fn first_error(transcript: &Transcript) -> Option<String> {
         Kind::Error(error) => Some(format!("error: {}", error.message)),
         _ => None,
     })
-}
-
-/// The events as JSON values (for the feed's diffs and the API).
-pub(crate) fn events_json(events: &[Event]) -> Vec<Value> {
-    events
-        .iter()
-        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
-        .collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -20,10 +20,43 @@ use std::collections::HashMap;
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::catalog::{events_json, Catalog, Entry, Summary, LIST_MAX};
+use super::catalog::{Catalog, Entry, Summary, LIST_MAX};
+use crate::dissect::Event;
 
+/// A message to the page; `type` first, then the fields, in this order.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Message<'a> {
+    Captures {
+        captures: Vec<&'a Summary>,
+    },
+    Capture {
+        capture: &'a Summary,
+    },
+    Removed {
+        id: &'a str,
+    },
+    Events {
+        id: &'a str,
+        from: usize,
+        events: &'a [Event],
+    },
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+        error: &'a str,
+    },
+}
+
+impl Message<'_> {
+    fn text(&self) -> String {
+        // Our own plain types: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
 /// One page's feed.
 #[derive(Debug)]
 pub(crate) struct Feed {
@@ -73,7 +106,13 @@ impl Feed {
             Some(Value::Null) => self.watch(None),
             _ => {
                 let error = format!("unknown command (expected {{\"watch\":ID}}): {text:.80}");
-                return Some(json!({"type": "error", "error": error}).to_string());
+                return Some(
+                    Message::Error {
+                        id: None,
+                        error: &error,
+                    }
+                    .text(),
+                );
             }
         }
         None
@@ -85,7 +124,11 @@ impl Feed {
         let listed = match self.catalog.list(LIST_MAX) {
             Ok(listed) => listed,
             Err(e) => {
-                out.push(json!({"type": "error", "error": e.message}).to_string());
+                let error = Message::Error {
+                    id: None,
+                    error: &e.message,
+                };
+                out.push(error.text());
                 return out;
             }
         };
@@ -93,20 +136,21 @@ impl Feed {
             listed.iter().map(|s| (s.id.clone(), s.clone())).collect();
         match &self.known {
             None => {
-                out.push(json!({"type": "captures", "captures": listed.iter().map(|s| &**s).collect::<Vec<&Summary>>()}).to_string());
+                let captures = listed.iter().map(|s| &**s).collect();
+                out.push(Message::Captures { captures }.text());
             }
             Some(known) => {
                 // Oldest first, so a page that prepends shows the newest on top.
                 for summary in listed.iter().rev() {
                     if known.get(&summary.id) != Some(summary) {
-                        out.push(json!({"type": "capture", "capture": &**summary}).to_string());
+                        out.push(Message::Capture { capture: summary }.text());
                     }
                 }
                 let mut removed: Vec<&String> =
                     known.keys().filter(|id| !now.contains_key(*id)).collect();
                 removed.sort();
                 for id in removed {
-                    out.push(json!({"type": "removed", "id": id}).to_string());
+                    out.push(Message::Removed { id }.text());
                 }
             }
         }
@@ -122,9 +166,13 @@ impl Feed {
         let entry = match self.catalog.entry(&watch.id) {
             Ok(entry) => entry,
             Err(e) => {
-                let id = watch.id.clone();
+                let error = Message::Error {
+                    id: Some(&watch.id),
+                    error: &e.message,
+                }
+                .text();
                 self.watch = None;
-                return Some(json!({"type": "error", "id": id, "error": e.message}).to_string());
+                return Some(error);
             }
         };
         if watch.entry.as_ref() == Some(&entry) {
@@ -136,7 +184,7 @@ impl Feed {
             return None;
         };
         watch.entry = Some(entry);
-        let events = events_json(&view.transcript.events);
+        let events = &view.transcript.events;
         let hashes: Vec<u64> = events.iter().map(hash).collect();
         let from = watch
             .sent
@@ -149,15 +197,19 @@ impl Feed {
         }
         watch.fresh = false;
         watch.sent = hashes;
-        Some(
-            json!({"type": "events", "id": watch.id, "from": from, "events": &events[from..]})
-                .to_string(),
-        )
+        let message = Message::Events {
+            id: &watch.id,
+            from,
+            events: &events[from..],
+        };
+        Some(message.text())
     }
 }
 
-fn hash(value: &Value) -> u64 {
+fn hash(event: &Event) -> u64 {
     let mut hasher = DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
+    serde_json::to_string(event)
+        .unwrap_or_default()
+        .hash(&mut hasher);
     hasher.finish()
 }

@@ -34,8 +34,12 @@ use std::fs::File;
 use std::io;
 use std::net::IpAddr;
 
+use serde::Serialize;
 use serde_json::json;
 
+use crate::dissect::Event;
+
+use catalog::Summary;
 pub(crate) use catalog::{ApiError, Catalog};
 pub(crate) use feed::Feed;
 
@@ -189,7 +193,8 @@ pub(super) enum Body {
 }
 
 impl Answer {
-    fn json(status: u16, value: &serde_json::Value) -> Self {
+    /// `value` as JSON; field order is the types' own (the dissector's for events).
+    fn json(status: u16, value: &impl Serialize) -> Self {
         let mut body = serde_json::to_vec(value).unwrap_or_default();
         body.push(b'\n');
         Self {
@@ -219,16 +224,17 @@ fn answer_result(catalog: &Catalog, route: &Route) -> Result<Answer, ApiError> {
         Route::List { limit } => {
             let captures = catalog.list(*limit)?;
             let dir = catalog.dir().map(|d| d.display().to_string());
-            Ok(Answer::json(
-                200,
-                &json!({"dir": dir, "captures": captures.iter().map(|s| &**s).collect::<Vec<_>>()}),
-            ))
+            let captures: Vec<&Summary> = captures.iter().map(|s| &**s).collect();
+            Ok(Answer::json(200, &ListAnswer { dir, captures }))
         }
         Route::Capture(id) => {
             let view = catalog.view_of(id)?;
             Ok(Answer::json(
                 200,
-                &json!({"capture": view.summary, "events": view.transcript.events}),
+                &CaptureAnswer {
+                    capture: &view.summary,
+                    events: &view.transcript.events,
+                },
             ))
         }
         Route::Event(id, n) => Ok(Answer::json(200, &catalog.view_of(id)?.event_detail(*n)?)),
@@ -262,6 +268,20 @@ fn answer_result(catalog: &Catalog, route: &Route) -> Result<Answer, ApiError> {
         Route::NotFound => Err(ApiError::new(404, "no such API path")),
         Route::Live => Err(ApiError::new(400, "/api/live is a WebSocket")),
     }
+}
+
+/// `GET /api/captures`.
+#[derive(Serialize)]
+struct ListAnswer<'a> {
+    dir: Option<String>,
+    captures: Vec<&'a Summary>,
+}
+
+/// `GET /api/captures/ID`.
+#[derive(Serialize)]
+struct CaptureAnswer<'a> {
+    capture: &'a Summary,
+    events: &'a [Event],
 }
 
 #[cfg(test)]
