@@ -366,13 +366,19 @@ struct Writer<'a> {
     spare: Vec<Vec<u8>>,
     /// Emptied stages, handed to connections in exchange for theirs (see `drain`).
     stage_spare: Vec<Staged>,
+    /// The capacity held by both kinds of spares.
+    spare_bytes: usize,
     folder: Folder,
     errors: Errors<'a>,
 }
 
-/// Emptied line buffers kept for reuse, and the largest kept.
-const SPARE_BUFFERS: usize = 8;
+/// Emptied buffers (lines and stages) kept for reuse: at most this many of each, of this
+/// capacity each, and this much capacity in all. Enough for every busy connection of a
+/// round to get a stage that needs no growing (64 echo connections grew theirs from
+/// nothing every 10 ms with 8 spares), little enough to give memory back.
+const SPARE_BUFFERS: usize = 1024;
 const MAX_SPARE_CAPACITY: usize = 4 << 20;
+const SPARE_BYTES: usize = 16 << 20;
 
 /// While messages come, the writer looks for more this often (see [`run`]).
 const BATCH_PAUSE: Duration = Duration::from_millis(10);
@@ -395,6 +401,7 @@ pub(crate) fn run(shared: &Shared, rx: &Receiver<Msg>, folder: Folder) {
         pending_total: 0,
         spare: Vec::new(),
         stage_spare: Vec::new(),
+        spare_bytes: 0,
         folder,
         errors: Errors {
             shared,
@@ -559,6 +566,10 @@ impl Writer<'_> {
     /// `record::Staged`); when the capture has nothing buffered, the stage's buffer
     /// becomes its buffer as it is.
     fn drain(&mut self, key: u64) {
+        if !self.live.contains_key(&key) {
+            return;
+        }
+        let mut taken = self.take_stage();
         let Some(live) = self.live.get_mut(&key) else {
             return;
         };
@@ -567,7 +578,6 @@ impl Writer<'_> {
         live.drained_at = Instant::now();
         state.staged.store(false, Ordering::SeqCst);
         state.drain_asked.store(false, Ordering::Release);
-        let mut taken = self.stage_spare.pop().unwrap_or_default();
         std::mem::swap(
             &mut *state.stage.lock().unwrap_or_else(|e| e.into_inner()),
             &mut taken,
@@ -633,16 +643,37 @@ impl Writer<'_> {
             self.write_out(key);
         }
         // The stage goes back to the spares with a buffer: its own, or an emptied one.
-        taken.chunks.clear();
+        taken.clear();
         if taken.bytes.capacity() == 0 {
-            taken.bytes = self.spare.pop().unwrap_or_default();
+            taken.bytes = self.take_spare();
         }
-        if self.stage_spare.len() < SPARE_BUFFERS && taken.bytes.capacity() <= MAX_SPARE_CAPACITY {
-            taken.clear();
-            self.stage_spare.push(taken);
-        } else {
-            self.recycle(std::mem::take(&mut taken.bytes));
+        self.keep_stage(taken);
+    }
+
+    /// An emptied stage from the spares, or a new one.
+    fn take_stage(&mut self) -> Staged {
+        let stage = self.stage_spare.pop().unwrap_or_default();
+        self.spare_bytes -= stage.bytes.capacity();
+        stage
+    }
+
+    /// Keeps an emptied stage for the next connection, within the spares' bounds.
+    fn keep_stage(&mut self, stage: Staged) {
+        let capacity = stage.bytes.capacity();
+        if self.stage_spare.len() < SPARE_BUFFERS
+            && capacity <= MAX_SPARE_CAPACITY
+            && self.spare_bytes + capacity <= SPARE_BYTES
+        {
+            self.spare_bytes += capacity;
+            self.stage_spare.push(stage);
         }
+    }
+
+    /// An emptied line buffer from the spares, or a new (empty) one.
+    fn take_spare(&mut self) -> Vec<u8> {
+        let buffer = self.spare.pop().unwrap_or_default();
+        self.spare_bytes -= buffer.capacity();
+        buffer
     }
 
     /// Takes back the stage buffers of connections that staged nothing for a while: an
@@ -853,8 +884,13 @@ impl Writer<'_> {
     /// spare the allocator a large buffer per write (a 64 KiB chunk is a 128 KiB line, and
     /// allocating, faulting in and unmapping one per chunk tripled the writer's cost).
     fn recycle(&mut self, mut buffer: Vec<u8>) {
-        if self.spare.len() < SPARE_BUFFERS && buffer.capacity() <= MAX_SPARE_CAPACITY {
+        let capacity = buffer.capacity();
+        if self.spare.len() < SPARE_BUFFERS
+            && capacity <= MAX_SPARE_CAPACITY
+            && self.spare_bytes + capacity <= SPARE_BYTES
+        {
             buffer.clear();
+            self.spare_bytes += capacity;
             self.spare.push(buffer);
         }
     }
