@@ -93,10 +93,11 @@
 //!
 //! Decisions, and why:
 //!
-//! - **One writer thread** does all file I/O (open, hex-encoding, writes, fsync, rename,
-//!   deletes); a connection task only appends its bytes to its own *stage* (a buffer and a
-//!   list of chunk lengths, under a lock that only the writer also takes, to swap the
-//!   whole stage out). The writer takes every stage in rounds of 10 ms while traffic
+//! - **One writer thread** does all file I/O (open, writes, fsync, rename, deletes); a
+//!   connection task only appends the chunk's finished line (hex-encoded there, while the
+//!   bytes are in that core's cache) to its own *stage* (a buffer and a list of chunk
+//!   lengths, under a lock that only the writer also takes, to swap the whole stage out;
+//!   a capture with nothing buffered adopts the stage's buffer without copying it). The writer takes every stage in rounds of 10 ms while traffic
 //!   flows, so connections never wake it; after 50 ms of quiet it parks, and the first
 //!   connection that stages something wakes it. A message per chunk cost an allocation
 //!   freed on another thread and a channel operation each: most of what recording a
