@@ -452,26 +452,7 @@ async fn respond(
                     &reopened
                 }
             };
-            let mut at = range.start;
-            // Files are read synchronously: from the page cache a 64 KiB read costs
-            // microseconds, less than a hop to a blocking pool; a cold disk stalls one
-            // executor thread, a trade a small static server accepts. Positioned reads:
-            // no seek, and the plan's file handle stays shareable.
-            let first = out.len();
-            let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
-            out.resize(first + piece, 0);
-            file.read_exact_at(&mut out[first..], at)?;
-            at += piece as u64;
-            // Head and first piece go out in one write: one syscall for a small file.
-            wire.write_all(&out, timeout).await?;
-            while at < range.end {
-                let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
-                out.resize(piece, 0);
-                file.read_exact_at(&mut out, at)?;
-                at += piece as u64;
-                wire.write_all(&out, timeout).await?;
-            }
-            Ok(())
+            write_head_and_file(wire, out, file, range.clone(), timeout).await
         }
         _ => {
             if !is_head {
@@ -526,17 +507,37 @@ async fn respond_api(
     match answer.body {
         inspector::Body::Bytes(body) => wire.write_all_vectored(&[out], &body, timeout).await,
         inspector::Body::File { file, len } => {
-            wire.write_all(&out, timeout).await?;
-            let mut at = 0;
-            while at < len {
-                let piece = FILE_PIECE.min(usize::try_from(len - at).unwrap_or(FILE_PIECE));
-                out.resize(piece, 0);
-                file.read_exact_at(&mut out, at)?;
-                at += piece as u64;
-                wire.write_all(&out, timeout).await?;
-            }
-            Ok(())
+            write_head_and_file(wire, out, &file, 0..len, timeout).await
         }
+    }
+}
+
+/// Writes `out` (a response head) and then bytes `range` of `file`, in [`FILE_PIECE`]s.
+///
+/// Files are read synchronously: from the page cache a 64 KiB read costs microseconds,
+/// less than a hop to a blocking pool; a cold disk stalls one executor thread, a trade a
+/// small static server accepts. Positioned reads: no seek, and a shared file handle stays
+/// shareable. The head and the first piece go out in one write: one system call for a
+/// small file.
+async fn write_head_and_file(
+    wire: &Wire,
+    mut out: Vec<u8>,
+    file: &std::fs::File,
+    range: std::ops::Range<u64>,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut at = range.start;
+    let mut head = out.len();
+    loop {
+        let piece = FILE_PIECE.min(usize::try_from(range.end - at).unwrap_or(FILE_PIECE));
+        out.resize(head + piece, 0);
+        file.read_exact_at(&mut out[head..], at)?;
+        at += piece as u64;
+        wire.write_all(&out, timeout).await?;
+        if at >= range.end {
+            return Ok(());
+        }
+        head = 0;
     }
 }
 
