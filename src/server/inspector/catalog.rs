@@ -28,9 +28,15 @@ const VIEW_BYTES: usize = 128 << 20;
 /// Capture files (hex, so about twice the raw bytes) the inspector opens at most.
 const MAX_FILE: u64 = 512 << 20;
 /// A live capture file larger than this has its summary refreshed at most every
-/// [`LIVE_REFRESH`].
-const BIG_LIVE: u64 = 1 << 20;
+/// [`LIVE_REFRESH`], and every second per [`LIVE_REFRESH_RATE`] bytes of file beyond
+/// that: a busy connection grows all the time, and loading it again on every poll
+/// would keep a core busy.
+const BIG_LIVE: u64 = 64 << 10;
 const LIVE_REFRESH: Duration = Duration::from_secs(1);
+const LIVE_REFRESH_RATE: u64 = 16 << 20;
+/// What one listing may spend refreshing summaries of captures that changed; past it,
+/// the older summaries stand until the next listing (new captures are always read).
+const LIST_BUDGET: Duration = Duration::from_millis(100);
 /// Bytes of one event shown in its hex view; the rest is counted, not sent.
 pub(crate) const SHOWN_BYTES: u64 = 64 * 1024;
 
@@ -220,16 +226,18 @@ impl Catalog {
         Err(ApiError::new(404, format!("no capture {id:?}")))
     }
 
-    /// The summary of `entry`, from the cache when the file has not changed (or, for a
-    /// large live capture, when the cached one is less than [`LIVE_REFRESH`] old: it
-    /// grows all the time, and dissecting it on every poll would keep a core busy).
-    pub(crate) fn summary(&self, entry: &Entry) -> Result<Arc<Summary>, ApiError> {
+    /// The summary of `entry`, from the cache when the file has not changed, or when it
+    /// is a large live capture summarized recently (see [`BIG_LIVE`]), or when `stale_ok`
+    /// (a listing over its time budget) and there is one.
+    pub(crate) fn summary(&self, entry: &Entry, stale_ok: bool) -> Result<Arc<Summary>, ApiError> {
         if let Some(cached) = lock(&self.summaries).get(&entry.id) {
+            let size = entry.version.0;
+            let refresh_after = LIVE_REFRESH.max(Duration::from_secs(size / LIVE_REFRESH_RATE));
             let fresh_enough = entry.live
                 && cached.entry.live
-                && entry.version.0 > BIG_LIVE
-                && cached.made.elapsed() < LIVE_REFRESH;
-            if cached.entry == *entry || fresh_enough {
+                && size > BIG_LIVE
+                && cached.made.elapsed() < refresh_after;
+            if cached.entry == *entry || fresh_enough || stale_ok {
                 return Ok(cached.summary.clone());
             }
         }
@@ -272,9 +280,10 @@ impl Catalog {
         let entries = self
             .entries()
             .map_err(|e| ApiError::new(500, format!("cannot list the captures: {e}")))?;
+        let started = Instant::now();
         Ok(entries
             .iter()
-            .filter_map(|entry| self.summary(entry).ok())
+            .filter_map(|entry| self.summary(entry, started.elapsed() > LIST_BUDGET).ok())
             .filter(|summary| !(summary.live && summary.chunks == 0))
             .take(limit)
             .collect())
@@ -598,7 +607,7 @@ mod tests {
         let entries = catalog.entries().unwrap();
         let ids: Vec<(&str, bool)> = entries.iter().map(|e| (e.id.as_str(), e.live)).collect();
         assert_eq!(ids, [(b, false), (a, false)]);
-        let summary = catalog.summary(&entries[1]).unwrap();
+        let summary = catalog.summary(&entries[1], false).unwrap();
         assert_eq!(
             (
                 summary.kind,
