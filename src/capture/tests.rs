@@ -757,6 +757,17 @@ fn the_fast_chunk_line_writer_matches_the_general_one() {
             }
         }
     }
+    // Every byte value in every lane of the word-at-a-time encoder.
+    for shift in 0..8 {
+        let bytes: Vec<u8> = (0..shift).map(|_| 0).chain(0..=255).collect();
+        let mut fast = Vec::new();
+        push_chunk_line(&mut fast, 1, Direction::ClientToServer, &bytes);
+        let expected = format!(
+            "{{\"t\":1,\"dir\":\"c2s\",\"hex\":\"{}\"}}",
+            hex::encode(&bytes)
+        );
+        assert_eq!(String::from_utf8(fast).unwrap(), expected, "shift {shift}");
+    }
 }
 
 #[test]
