@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IoSlice, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -338,7 +338,7 @@ struct Live {
     stage_held: bool,
     drained_at: Instant,
     /// Lines not yet written to the OS, and their budget.
-    pending: Vec<u8>,
+    pending: Pending,
     pending_cost: usize,
     /// Bytes of the `.partial` written to the OS: the end of its last whole line.
     written: u64,
@@ -349,6 +349,71 @@ struct Live {
     written_counts: [u64; 2],
     last_t: u64,
     truncated: Option<Truncation>,
+}
+
+/// A capture's lines not yet written, as the buffers they came in: a stage's buffer is
+/// adopted whole (no copy of lines another core wrote) and they all go out in one
+/// `writev`.
+#[derive(Debug, Default)]
+struct Pending {
+    parts: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a whole buffer of lines.
+    fn adopt(&mut self, buffer: Vec<u8>) {
+        self.len += buffer.len();
+        self.parts.push(buffer);
+    }
+
+    /// Appends a copy of `bytes`.
+    fn extend(&mut self, bytes: &[u8]) {
+        self.push_with(|out| out.extend_from_slice(bytes));
+    }
+
+    /// Appends what `write` puts in the last buffer; returns how many bytes that was.
+    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> usize {
+        if self.parts.is_empty() {
+            self.parts.push(Vec::new());
+        }
+        let last = self.parts.last_mut().expect("a part was just ensured");
+        let before = last.len();
+        write(last);
+        let added = last.len() - before;
+        self.len += added;
+        added
+    }
+}
+
+/// Writes every part, in order, with as few `writev` calls as it takes.
+fn write_all_parts(file: &mut File, parts: &[Vec<u8>]) -> io::Result<()> {
+    // Linux takes at most 1024 buffers per call (IOV_MAX).
+    for group in parts.chunks(512) {
+        let mut slices: Vec<IoSlice<'_>> = group
+            .iter()
+            .filter(|part| !part.is_empty())
+            .map(|part| IoSlice::new(part))
+            .collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match file.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut slices, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Writer<'a> {
@@ -598,7 +663,7 @@ impl Writer<'_> {
                         self.folder.cap
                     );
                     // The truncation line goes after the lines that fit.
-                    live.pending.extend_from_slice(&taken.bytes[..kept_bytes]);
+                    live.pending.extend(&taken.bytes[..kept_bytes]);
                     taken.bytes.drain(..kept_bytes);
                     kept_bytes = 0;
                     let added =
@@ -619,10 +684,10 @@ impl Writer<'_> {
             }
         }
         if kept_bytes > 0 {
-            if live.pending.is_empty() && kept_bytes == taken.bytes.len() {
-                std::mem::swap(&mut live.pending, &mut taken.bytes);
+            if kept_bytes == taken.bytes.len() {
+                live.pending.adopt(std::mem::take(&mut taken.bytes));
             } else {
-                live.pending.extend_from_slice(&taken.bytes[..kept_bytes]);
+                live.pending.extend(&taken.bytes[..kept_bytes]);
             }
         }
         // Chunks left out (cut on their way, or by the folder cap): their budget goes back.
@@ -725,10 +790,10 @@ fn truncate(
         detail: Some(detail),
     };
     bump(&shared.counters.truncated, 1);
-    let before = live.pending.len();
-    push_line(&mut live.pending, "truncated", &truncation);
+    let added = live
+        .pending
+        .push_with(|out| push_line(out, "truncated", &truncation)) as u64;
     live.truncated = Some(truncation);
-    let added = (live.pending.len() - before) as u64;
     live.size += added;
     added
 }
@@ -769,7 +834,7 @@ impl Writer<'_> {
             stamp: 0,
             stage_held: false,
             drained_at: start,
-            pending: Vec::new(),
+            pending: Pending::default(),
             pending_cost: 0,
             written: 0,
             size: 0,
@@ -782,10 +847,11 @@ impl Writer<'_> {
             Ok(file) => {
                 live.created = true;
                 self.errors.ok();
-                serde_json::to_writer(&mut live.pending, &live.header)
-                    .expect("a header serializes");
-                live.pending.push(b'\n');
-                live.size = live.pending.len() as u64;
+                let header = &live.header;
+                live.size = live.pending.push_with(|out| {
+                    serde_json::to_writer(&mut *out, header).expect("a header serializes");
+                    out.push(b'\n');
+                }) as u64;
                 self.folder.live_bytes += live.size;
                 self.live.insert(key, live);
                 self.adopt_file(key, file);
@@ -801,7 +867,7 @@ impl Writer<'_> {
                     self.shared,
                 );
                 // Nothing to write into: the truncation stays in memory.
-                live.pending.clear();
+                live.pending = Pending::default();
                 live.size = 0;
                 self.live.insert(key, live);
             }
@@ -859,9 +925,13 @@ impl Writer<'_> {
         if pending.is_empty() || !live.created {
             return;
         }
-        let result = self.file(key).and_then(|file| file.write_all(&pending));
         let written = pending.len() as u64;
-        self.recycle(pending);
+        let result = self
+            .file(key)
+            .and_then(|file| write_all_parts(file, &pending.parts));
+        for part in pending.parts {
+            self.recycle(part);
+        }
         let Some(live) = self.live.get_mut(&key) else {
             return;
         };
@@ -929,7 +999,9 @@ impl Writer<'_> {
             live.size += line.len() as u64;
             self.folder.live_bytes += line.len() as u64;
         }
-        line.append(&mut live.pending);
+        for part in std::mem::take(&mut live.pending).parts {
+            line.extend_from_slice(&part);
+        }
         if let Some(file) = &mut live.file {
             if file.write_all(&line).is_ok() {
                 live.written += line.len() as u64;
@@ -974,9 +1046,7 @@ impl Writer<'_> {
             return;
         };
         if live.created {
-            let before = live.pending.len();
-            push_line(&mut live.pending, "end", &end);
-            let added = (live.pending.len() - before) as u64;
+            let added = live.pending.push_with(|out| push_line(out, "end", &end)) as u64;
             live.size += added;
             self.folder.live_bytes += added;
         }
