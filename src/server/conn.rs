@@ -228,14 +228,12 @@ async fn requests(
                     return Ok(Outcome::Closed(ended));
                 }
             }
-            let keep_alive = head.keep_alive() && !shared.shutting_down();
+            let shutting_down = shared.shutting_down();
+            let keep_alive = head.keep_alive() && !shutting_down;
             respond_api(wire, &head, answer, keep_alive, shared).await?;
             if !keep_alive {
                 linger(wire, alarms, shared.config.write_timeout).await;
-                return Ok(Outcome::Closed(Ended::new(
-                    EndBy::Server,
-                    "closed by server (Connection: close)",
-                )));
+                return Ok(Outcome::Closed(closed_after_answer(shutting_down)));
             }
             continue;
         }
@@ -277,16 +275,22 @@ async fn requests(
         respond(wire, &head, &plan, keep_alive, shared).await?;
         if !keep_alive {
             linger(wire, alarms, shared.config.write_timeout).await;
-            return Ok(Outcome::Closed(if shutting_down {
-                Ended::new(EndBy::Shutdown, "server shutdown")
-            } else {
-                Ended::new(EndBy::Server, "closed by server (Connection: close)")
-            }));
+            return Ok(Outcome::Closed(closed_after_answer(shutting_down)));
         }
         // Between requests an idle connection keeps no buffer.
         if buf.is_empty() {
             buf = Vec::new();
         }
+    }
+}
+
+/// How a connection ends when the server closes it after an answer: a shutdown, or the
+/// answer's `Connection: close`.
+fn closed_after_answer(shutting_down: bool) -> Ended {
+    if shutting_down {
+        Ended::new(EndBy::Shutdown, "server shutdown")
+    } else {
+        Ended::new(EndBy::Server, "closed by server (Connection: close)")
     }
 }
 
@@ -413,11 +417,7 @@ async fn respond(
         .map(|(name, value)| (*name, value.as_bytes()))
         .collect();
     fields.push(("Server", b"wiretap"));
-    if !keep_alive {
-        fields.push(("Connection", b"close"));
-    } else if head.version() == Version::Http10 {
-        fields.push(("Connection", b"keep-alive"));
-    }
+    fields.extend(connection_field(head, keep_alive));
     // Error pages carry a short text body; 304 and HEAD carry none (RFC 9110 §9.3.2, §15.4.5).
     let error_body = match plan {
         Plan::Refuse { refusal, .. } => {
@@ -463,6 +463,18 @@ async fn respond(
     }
 }
 
+/// The `Connection` field an answer needs: `close` when the server closes after it,
+/// `keep-alive` for an HTTP/1.0 client it keeps (1.0 closes by default), none otherwise.
+fn connection_field(head: &RequestHead, keep_alive: bool) -> Option<(&'static str, &'static [u8])> {
+    if !keep_alive {
+        Some(("Connection", b"close"))
+    } else if head.version() == Version::Http10 {
+        Some(("Connection", b"keep-alive"))
+    } else {
+        None
+    }
+}
+
 /// Writes an inspector API answer; its body streams from disk when it is a file.
 async fn respond_api(
     wire: &Wire,
@@ -492,11 +504,7 @@ async fn respond_api(
     if answer.status == 405 {
         fields.push(("Allow", b"GET, HEAD"));
     }
-    if !keep_alive {
-        fields.push(("Connection", b"close"));
-    } else if head.version() == Version::Http10 {
-        fields.push(("Connection", b"keep-alive"));
-    }
+    fields.extend(connection_field(head, keep_alive));
     let mut out = Vec::with_capacity(512);
     encode_response_head(&mut out, answer.status, &fields)
         .map_err(|e| io::Error::other(format!("response head: {e}")))?;
