@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -25,6 +25,9 @@ pub(crate) const LIST_MAX: usize = 500;
 /// Dissected captures kept for the event views, and their chunk bytes at most.
 const VIEWS: usize = 4;
 const VIEW_BYTES: usize = 128 << 20;
+/// Captures loaded at once, at most: with [`MAX_FILE`], a bound on the memory the API
+/// and the feeds take however many pages ask.
+const LOADS: usize = 2;
 /// Capture files (hex, so about twice the raw bytes) the inspector opens at most.
 const MAX_FILE: u64 = 512 << 20;
 /// A live capture file larger than this has its summary refreshed at most every
@@ -104,7 +107,6 @@ pub(crate) struct View {
     raw_bytes: usize,
 }
 
-/// The folder, with its caches. Shared by every API request and live feed.
 /// A summary, the file version it was made from, and when.
 #[derive(Debug)]
 struct CachedSummary {
@@ -113,6 +115,7 @@ struct CachedSummary {
     made: Instant,
 }
 
+/// The folder, with its caches. Shared by every API request and live feed.
 #[derive(Debug)]
 pub(crate) struct Catalog {
     dir: Option<PathBuf>,
@@ -121,6 +124,9 @@ pub(crate) struct Catalog {
     recorder: Option<RecorderHandle>,
     summaries: Mutex<HashMap<String, CachedSummary>>,
     views: Mutex<VecDeque<(Entry, Arc<View>)>>,
+    /// Captures being loaded now, at most [`LOADS`]: each may take hundreds of MiB.
+    loading: Mutex<usize>,
+    loaded: Condvar,
 }
 
 impl Catalog {
@@ -133,6 +139,8 @@ impl Catalog {
             recorder,
             summaries: Mutex::default(),
             views: Mutex::default(),
+            loading: Mutex::new(0),
+            loaded: Condvar::new(),
         }
     }
 
@@ -323,11 +331,28 @@ impl Catalog {
                 ),
             ));
         }
-        let loaded = Capture::load(&entry.path).map_err(|e| {
-            // Finalized between the listing and the read: the caller asks again.
-            ApiError::new(500, format!("cannot load {}: {e}", entry.id))
-        })?;
-        Ok(View::new(loaded.capture, entry.live))
+        // Blocking threads only (see the module doc): waiting here stalls no connection.
+        let mut loading = self
+            .loaded
+            .wait_while(lock(&self.loading), |n| *n >= LOADS)
+            .unwrap_or_else(|e| e.into_inner());
+        *loading += 1;
+        drop(loading);
+        // Given back however the load ends (a panic included).
+        struct Permit<'c>(&'c Catalog);
+        impl Drop for Permit<'_> {
+            fn drop(&mut self) {
+                *lock(&self.0.loading) -= 1;
+                self.0.loaded.notify_one();
+            }
+        }
+        let _permit = Permit(self);
+        Capture::load(&entry.path)
+            .map(|loaded| View::new(loaded.capture, entry.live))
+            .map_err(|e| {
+                // Finalized between the listing and the read: the caller asks again.
+                ApiError::new(500, format!("cannot load {}: {e}", entry.id))
+            })
     }
 
     /// The view of capture `id`.
@@ -600,9 +625,7 @@ mod tests {
         fs::write(dir.join(format!("{a}.json.tmp")), "{}").unwrap();
         let catalog = Catalog {
             dir: Some(dir.clone()),
-            recorder: None,
-            summaries: Mutex::default(),
-            views: Mutex::default(),
+            ..Catalog::new(None)
         };
         let entries = catalog.entries().unwrap();
         let ids: Vec<(&str, bool)> = entries.iter().map(|e| (e.id.as_str(), e.live)).collect();
