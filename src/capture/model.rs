@@ -292,10 +292,10 @@ pub(crate) fn write_document_tail(
 
 /// `{"t":..,"dir":"..","hex":".."}` without a newline: a chunk line of a `.partial` and a
 /// chunk of a finalized document alike. Hex-encodes without an intermediate `String`.
-/// [`write_chunk_line`] into a `Vec`, the writer thread's hot path: the hex goes straight
-/// into the vector's tail, with no formatting machinery and no staging buffer.
+/// [`write_chunk_line`] into a `Vec`, recording's hot path (every connection encodes its own
+/// chunks, see `record::Staged`): the hex goes straight into the vector's tail, with no
+/// formatting machinery and no staging buffer.
 pub(crate) fn push_chunk_line(out: &mut Vec<u8>, t: u64, dir: Direction, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.reserve(40 + 2 * bytes.len());
     out.extend_from_slice(b"{\"t\":");
     let mut digits = [0u8; 20];
@@ -315,44 +315,8 @@ pub(crate) fn push_chunk_line(out: &mut Vec<u8>, t: u64, dir: Direction, bytes: 
     out.extend_from_slice(b"\",\"hex\":\"");
     let start = out.len();
     out.resize(start + 2 * bytes.len(), 0);
-    let hex = &mut out[start..];
-    let mut eights = bytes.chunks_exact(8);
-    let mut sixteens = hex.chunks_exact_mut(16);
-    for (eight, sixteen) in (&mut eights).zip(&mut sixteens) {
-        let word = u64::from_le_bytes([
-            eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
-        ]);
-        sixteen[..8].copy_from_slice(&hex_quad(word as u32));
-        sixteen[8..].copy_from_slice(&hex_quad((word >> 32) as u32));
-    }
-    for (pair, &b) in sixteens
-        .into_remainder()
-        .chunks_exact_mut(2)
-        .zip(eights.remainder())
-    {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
+    faster_hex::hex_encode(bytes, &mut out[start..]).expect("two digits of room a byte");
     out.extend_from_slice(b"\"}");
-}
-
-/// Four bytes (little endian in `quad`) as eight lowercase hex digits, eight lanes at
-/// once in a `u64` (every recorded byte is hex-encoded; a table lookup per nibble was a
-/// quarter of the writer's time on 64 KiB messages).
-#[inline]
-fn hex_quad(quad: u32) -> [u8; 8] {
-    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
-    // One input byte per 16-bit lane (two shift-and-mask steps instead of four byte
-    // inserts), then its high nibble in the lane's first byte and its low nibble in the
-    // second (memory order, little endian).
-    let x = u64::from(quad);
-    let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
-    let spread = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
-    let nibbles = ((spread >> 4) | (spread << 8)) & LOW;
-    // '0'..'9' for 0..9, 'a'..'f' for 10..15: add '0', and 'a' - '0' - 10 = 39 more where
-    // the nibble is over 9 (nibble + 6 carries into bit 4 exactly then).
-    let over9 = ((nibbles + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-    (nibbles + 0x3030_3030_3030_3030 + over9 * 39).to_le_bytes()
 }
 
 pub(crate) fn write_chunk_line(

@@ -98,6 +98,9 @@ pub struct Stats {
     pub open_files: u64,
     /// Bytes recorded and not yet written to the OS (the budget in use).
     pub in_flight: u64,
+    /// Times a connection waited for the writer to catch up (`queue_bytes` in flight):
+    /// recording slowed that connection down. Zero while the disk keeps up.
+    pub waits: u64,
 }
 
 #[derive(Debug, Default)]
@@ -131,6 +134,8 @@ pub(crate) struct Budget {
     freed: Event,
     /// Set when the writer thread is gone: waiting would be forever.
     closed: AtomicBool,
+    /// Reservations that had to wait (see [`Stats::waits`]).
+    waits: AtomicU64,
 }
 
 impl Budget {
@@ -140,6 +145,7 @@ impl Budget {
             limit: limit.max(1),
             freed: Event::new(),
             closed: AtomicBool::new(false),
+            waits: AtomicU64::new(0),
         }
     }
 
@@ -153,6 +159,7 @@ impl Budget {
 
     /// Waits for room for `n` bytes; `false` when the writer is gone.
     pub(crate) async fn reserve(&self, n: usize) -> bool {
+        let mut counted = false;
         loop {
             if self.closed.load(Ordering::Acquire) {
                 return false;
@@ -167,6 +174,10 @@ impl Budget {
             }
             if self.try_reserve(n) {
                 return true;
+            }
+            if !counted {
+                counted = true;
+                self.waits.fetch_add(1, Ordering::Relaxed);
             }
             listener.await;
         }
@@ -237,7 +248,7 @@ pub(crate) struct ConnState {
 /// Why lines and not raw bytes: the connection has the bytes in its cache (it just read or
 /// wrote them), the writer thread does not; encoding them there saves reading them again
 /// on another core and copying them a second time, and the writer hands the stage's
-/// buffer to the file as it is. Encoding is a few nanoseconds per byte.
+/// buffer to the file as it is. Encoding (SIMD) is a fraction of a nanosecond per byte.
 #[derive(Debug, Default)]
 pub(crate) struct Staged {
     pub(crate) bytes: Vec<u8>,
@@ -511,6 +522,7 @@ impl RecorderHandle {
             discarded: get(&c.discarded),
             open_files: get(&c.open_files),
             in_flight: self.shared.budget.in_flight.load(Ordering::Relaxed) as u64,
+            waits: self.shared.budget.waits.load(Ordering::Relaxed),
         }
     }
 }

@@ -757,8 +757,9 @@ fn the_fast_chunk_line_writer_matches_the_general_one() {
             }
         }
     }
-    // Every byte value in every lane of the word-at-a-time encoder.
-    for shift in 0..8 {
+    // Every byte value in every lane of the SIMD encoder (32-byte blocks at most), and
+    // the scalar tail.
+    for shift in 0..32 {
         let bytes: Vec<u8> = (0..shift).map(|_| 0).chain(0..=255).collect();
         let mut fast = Vec::new();
         push_chunk_line(&mut fast, 1, Direction::ClientToServer, &bytes);

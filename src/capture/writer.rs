@@ -445,6 +445,9 @@ const SPARE_BUFFERS: usize = 1024;
 const MAX_SPARE_CAPACITY: usize = 4 << 20;
 const SPARE_BYTES: usize = 16 << 20;
 
+/// The smallest buffer a stage gets back.
+const MIN_STAGE: usize = 256;
+
 /// While messages come, the writer looks for more this often (see [`run`]).
 const BATCH_PAUSE: Duration = Duration::from_millis(10);
 
@@ -683,6 +686,7 @@ impl Writer<'_> {
                 kept_bytes += chunk.line;
             }
         }
+        let used = taken.bytes.len();
         if kept_bytes > 0 {
             if kept_bytes == taken.bytes.len() {
                 live.pending.adopt(std::mem::take(&mut taken.bytes));
@@ -710,7 +714,7 @@ impl Writer<'_> {
         // The stage goes back to the spares with a buffer: its own, or an emptied one.
         taken.clear();
         if taken.bytes.capacity() == 0 {
-            taken.bytes = self.take_spare();
+            taken.bytes = self.take_spare(used);
         }
         self.keep_stage(taken);
     }
@@ -734,11 +738,34 @@ impl Writer<'_> {
         }
     }
 
-    /// An emptied line buffer from the spares, or a new (empty) one.
-    fn take_spare(&mut self) -> Vec<u8> {
-        let buffer = self.spare.pop().unwrap_or_default();
-        self.spare_bytes -= buffer.capacity();
-        buffer
+    /// An emptied line buffer for a stage that held `used` bytes in the last round: one of
+    /// the last few spares with room for that much again, or a new one (allocated here).
+    ///
+    /// Room matters more than reuse: a stage that grows does so on the connection's
+    /// thread, and `realloc` of a buffer that another thread allocated takes that thread's
+    /// malloc arena lock. Handing out spares of any size made busy connections grow their
+    /// stage every round, and the two executor threads then waited on each other's arena
+    /// (half the server's futex calls under a 64-connection HTTP load).
+    fn take_spare(&mut self, used: usize) -> Vec<u8> {
+        let want = used
+            .next_power_of_two()
+            .clamp(MIN_STAGE, MAX_SPARE_CAPACITY);
+        let recent = self.spare.len().saturating_sub(8)..self.spare.len();
+        match recent.rev().find(|&i| self.spare[i].capacity() >= want) {
+            Some(i) => {
+                let buffer = self.spare.swap_remove(i);
+                self.spare_bytes -= buffer.capacity();
+                buffer
+            }
+            None => {
+                // None fits: let the newest spare go too, or small ones would pile up
+                // at the bottom of the spares and hold their places.
+                if let Some(small) = self.spare.pop() {
+                    self.spare_bytes -= small.capacity();
+                }
+                Vec::with_capacity(want)
+            }
+        }
     }
 
     /// Takes back the stage buffers of connections that staged nothing for a while: an
