@@ -450,6 +450,8 @@ print(
 sys.exit(1 if bad else 0)
 PY
 }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, all threads, 1/100 s
+per_unit_us() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.2f", (n > 0) ? t * 10000 / n : 0 }'; } # TICKS UNITS
 stat_field() { sed -n "s/.*recording stopped: Stats {.*[ {]$1: \([0-9]*\).*/\1/p" "$2" | tail -n 1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 wait_finalized() { # wait_finalized DIR: until no .partial is left (the warm-up's captures)
@@ -459,10 +461,10 @@ wait_finalized() { # wait_finalized DIR: until no .partial is left (the warm-up'
     done
     die "the recorder left the warm-up's captures unfinished for 120 s in $1"
 }
-CAPS=()
+CAPS=() CPUROWS=()
 rec_run() { # rec_run MODE LOAD ROUND: one fresh wiretap (recording on or off), one load
     local mode=$1 load=$2 round=$3 dir="$TMP/captures" out="$TMP/rec-$2-$1-$3" made=1
-    local args=(--no-record) rate p50 p99 label
+    local args=(--no-record) rate p50 p99 label t0 t1 units
     # made = connections this run opens: 1 is wait_port's probe, and every wrk run opens one
     # more than -c to check the address first (both: captures without chunks).
     [ "$mode" = on ] && args=(--captures "$dir" "${REC_FLAGS[@]}")
@@ -481,8 +483,11 @@ rec_run() { # rec_run MODE LOAD ROUND: one fresh wiretap (recording on or off), 
             [ "$mode" = off ] || wait_finalized "$dir"
         fi
         echo "== recording $mode, HTTP 1 KiB, round $round/$ROUNDS (wrk -t$THREADS -c$HTTP_CONNS -d${DURATION}s)"
+        t0=$(cpu_ticks "$WIRETAP_PID")
         run_wrk "wiretap (recording $mode)" "$WIRETAP_PORT" "$DURATION" "$out"
+        t1=$(cpu_ticks "$WIRETAP_PID")
         made=$((made + HTTP_CONNS + 1))
+        units=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out")
         rate=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
         p50=$(awk '$1 == "50%" { print $2 }' "$out") p99=$(awk '$1 == "99%" { print $2 }' "$out")
         echo "   $(int "$rate") req/s, latency p50 $p50 p99 $p99, $(grep -o 'Socket errors:.*' "$out" || echo "no socket errors")"
@@ -492,16 +497,23 @@ rec_run() { # rec_run MODE LOAD ROUND: one fresh wiretap (recording on or off), 
         [ "$kind" = binary ] && size=65536 conns=$BIN_CONNS
         label="WS $conns x $size B $kind"; [ "$size" = 65536 ] && label="WS $conns x 64 KiB $kind"
         echo "== recording $mode, $label echo, round $round/$ROUNDS"
+        # ws-load warms up and measures in one run: the server's CPU is read once the warm-up
+        # is over and again when ws-load exits (its closing handshakes: a few ms of 10 s).
         timeout $((DURATION + WARMUP + 60)) "$LOAD/ws-load" echo --addr "127.0.0.1:$WIRETAP_PORT" \
             --path /echo --conns "$conns" --size "$size" --type "$kind" \
-            --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS" >"$out" 2>&1 ||
-            { cat "$out" >&2; die "ws-load against wiretap (recording $mode) failed"; }
+            --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS" >"$out" 2>&1 &
+        local client=$!
+        sleep "$WARMUP"
+        t0=$(cpu_ticks "$WIRETAP_PID")
+        wait "$client" || { cat "$out" >&2; die "ws-load against wiretap (recording $mode) failed"; }
+        t1=$(cpu_ticks "$WIRETAP_PID")
+        units=$(field messages "$out")
         made=$((made + conns))
         rate=$(field msgs_per_sec "$out") p50=$(field p50_us "$out") p99=$(field p99_us "$out")
         echo "   $(int "$rate") msg/s, latency p50 ${p50} us p99 ${p99} us, $(field checked_bytes "$out") bytes checked"
         DETAILS+=("| record: $label | $round | recording $mode | $(int "$rate") msg/s | ${p50} / ${p99} us | every byte checked; load $(load1) |")
     fi
-    REC_RATE=$rate
+    REC_RATE=$rate REC_CPU=$(per_unit_us $((t1 - t0)) "$units")
     if [ "$mode" = off ]; then
         stop "$WIRETAP_PID"
         return 0
@@ -534,11 +546,12 @@ rec_run() { # rec_run MODE LOAD ROUND: one fresh wiretap (recording on or off), 
 }
 if wants record; then
     for load in http text binary; do
-        declare -A REC=([on]="" [off]="")
+        declare -A REC=([on]="" [off]="") RCPU=([on]="" [off]="")
         for round in $(seq "$ROUNDS"); do
             for mode in $(order "$round" on off); do
                 rec_run "$mode" "$load" "$round"
                 REC[$mode]+="$REC_RATE "
+                RCPU[$mode]+="$REC_CPU "
             done
         done
         # shellcheck disable=SC2086 # one argument per round
@@ -550,6 +563,9 @@ if wants record; then
             binary) what="WebSocket echo, $BIN_CONNS x 64 KiB binary (msg/s)" ;;
         esac
         ROWS+=("| recording on vs off: $what | on: $(int "$on") | off: $(int "$off") | **${r}x** | >= 0.9x | $met |")
+        # shellcheck disable=SC2086
+        con=$(median ${RCPU[on]}) coff=$(median ${RCPU[off]})
+        CPUROWS+=("| ${what% (*} | $con | $coff | $(awk -v a="$con" -v b="$coff" 'BEGIN { printf "%+.2f us (%+.0f%%)", a - b, (b > 0) ? (a / b - 1) * 100 : 0 }') | ${RCPU[on]}/ ${RCPU[off]}|")
     done
 fi
 
@@ -587,6 +603,14 @@ REPORT="$TMP/report.md"
     echo "| run | round | server | result | latency p50 / p99 | notes |"
     echo "|---|---|---|---|---|---|"
     printf '%s\n' "${DETAILS[@]}"
+    if [ ${#CPUROWS[@]} -gt 0 ]; then
+        echo
+        echo "Server CPU per request or message in the record part (user + system time of the whole wiretap process, writer thread included, from /proc/PID/stat over the measured seconds, divided by the requests or messages done; medians): what recording costs, apart from how the shared cores split between server and client."
+        echo
+        echo "| load | on (us) | off (us) | recording adds | each round: on / off |"
+        echo "|---|---|---|---|---|"
+        printf '%s\n' "${CPUROWS[@]}"
+    fi
     if [ ${#CAPS[@]} -gt 0 ]; then
         echo
         echo "Captures of each recording run (the folder as the stopped server left it; \"loaded\": files read whole with python3's json, as chunks:raw bytes):"
