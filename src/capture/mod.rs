@@ -94,20 +94,23 @@
 //! Decisions, and why:
 //!
 //! - **One writer thread** does all file I/O (open, writes, fsync, rename, deletes); a
-//!   connection task only appends the chunk's finished line (hex-encoded there, while the
-//!   bytes are in that core's cache) to its own *stage* (a buffer and a list of chunk
-//!   lengths, under a lock that only the writer also takes, to swap the whole stage out;
-//!   a capture with nothing buffered adopts the stage's buffer without copying it). The writer takes every stage in rounds of 10 ms while traffic
-//!   flows, so connections never wake it; after 50 ms of quiet it parks, and the first
-//!   connection that stages something wakes it. A message per chunk cost an allocation
-//!   freed on another thread and a channel operation each: most of what recording a
-//!   125-byte echo cost. The executor threads never block on the disk.
+//!   connection task only appends the chunk's finished line (hex-encoded there with SIMD,
+//!   while the bytes are in that core's cache) to its own *stage* (a buffer and a list of
+//!   chunk lengths, under a lock that only the writer also takes, to swap the whole stage
+//!   out; a capture with nothing buffered adopts the stage's buffer without copying it,
+//!   and the stage gets back a buffer with room for its last round, so it does not grow
+//!   on the connection's thread). The writer takes every stage in rounds of 10 ms while
+//!   traffic flows, so connections never wake it; after 50 ms of quiet it parks, and the
+//!   first connection that stages something wakes it. A message per chunk cost an
+//!   allocation freed on another thread and a channel operation each: most of what
+//!   recording a 125-byte echo cost. The executor threads never block on the disk.
 //! - **Backpressure, never loss.** Bytes recorded but not yet written to the OS share one
 //!   budget (`queue_bytes`, 64 MiB, plus 64 bytes per chunk for its bookkeeping). When it is
 //!   spent, [`ConnCapture::record`] makes *that* connection wait until the writer catches
 //!   up: a slow disk slows the connections that talk, it does not drop their bytes or
 //!   grow memory. [`ConnCapture::try_record`] is the non-waiting form for code that cannot
 //!   await. One chunk larger than the whole budget passes when nothing else is in flight.
+//!   [`Stats::waits`] counts the waits (logged with the stats at shutdown).
 //! - **Flush.** Each capture's lines are buffered and written in one call when the buffer
 //!   reaches 64 KiB, when the flush interval is up (every capture with buffered lines is
 //!   written then), or early when buffered lines hold a quarter of the budget.
