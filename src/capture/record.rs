@@ -135,7 +135,7 @@ pub(crate) struct Budget {
     /// Set when the writer thread is gone: waiting would be forever.
     closed: AtomicBool,
     /// Reservations that had to wait (see [`Stats::waits`]).
-    waits: AtomicU64,
+    pub(crate) waits: AtomicU64,
 }
 
 impl Budget {

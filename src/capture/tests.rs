@@ -644,6 +644,10 @@ fn budget_wakes_a_waiter_when_bytes_are_released() {
     assert_eq!(smol::block_on(smol::future::poll_once(&mut wait)), None);
     budget.release(60);
     assert!(smol::block_on(wait));
+    // That reservation waited (once, however often it was polled); one with room did not.
+    assert!(smol::block_on(budget.reserve(10)));
+    budget.release(10);
+    assert_eq!(budget.waits.load(std::sync::atomic::Ordering::Relaxed), 1);
     // A chunk larger than the whole budget passes when nothing else is in flight.
     budget.release(60);
     assert!(budget.try_reserve(1_000));
