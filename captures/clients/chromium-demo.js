@@ -10,6 +10,7 @@
 "use strict";
 
 const { chromium } = require("playwright-core");
+const chromiumLaunch = require("./chromium-launch.cjs");
 
 const TIMEOUT = 15000; // ms, for every single wait
 
@@ -19,21 +20,7 @@ async function main() {
     console.error("usage: chromium-demo.js URL USER_DATA_DIR");
     process.exit(2);
   }
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    timeout: TIMEOUT,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-proxy-server",
-    ],
-  });
+  const context = await chromium.launchPersistentContext(userDataDir, chromiumLaunch(TIMEOUT));
   try {
     const page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(TIMEOUT);

@@ -17,6 +17,7 @@ import { chromium } from "playwright-core";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import chromiumLaunch from "../../captures/clients/chromium-launch.cjs";
 
 const TIMEOUT = 15000; // ms, for every single wait
 const LIVE_WITHIN = 2000; // ms, from the send of a line to its frame in the inspector
@@ -144,21 +145,7 @@ async function main() {
     process.exit(2);
   }
   mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    timeout: TIMEOUT,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-proxy-server",
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunch(TIMEOUT));
   try {
     const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
     context.setDefaultTimeout(TIMEOUT);
